@@ -1,0 +1,212 @@
+"""How the judge reaches a worker: a separate process (grading) or in-process (tests).
+
+Both kinds send the same requests and get answers through the same plain-data encoding, so
+a property behaves identically in the project's fast tests and in real grading.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from grader import protocol
+from grader.failures import Abort
+
+OUTPUT_CAP = 4000  # characters of a submission's prints shown with a result
+
+
+class Connection(Protocol):
+    """Sends one request to the worker and returns its decoded answer."""
+
+    def request(self, message: dict[str, Any], timeout: float) -> protocol.Decoded: ...
+
+    def take_output(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class LocalConnection:
+    """Runs requests in this process against given modules (the project's own tests only)."""
+
+    def __init__(self, modules: dict[str, Any]) -> None:
+        from grader.worker import Dispatcher
+
+        def load(topic: str) -> Any:
+            if topic not in modules:
+                raise FileNotFoundError(f"no module for topic {topic!r}")
+            return modules[topic]
+
+        self._dispatcher = Dispatcher(load, None)
+
+    def request(self, message: dict[str, Any], timeout: float) -> protocol.Decoded:
+        message = pickle.loads(pickle.dumps(message))  # the worker gets copies, as over a pipe
+        return protocol.decode_plain(protocol.encode_plain(self._dispatcher.handle(message)))
+
+    def take_output(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        pass
+
+
+class WorkerConnection:
+    """A worker process over dedicated pipes, with time and memory bounds enforced from here."""
+
+    def __init__(self, submission: Path, *, memory_limit_mb: int = 4096) -> None:
+        self.submission = submission
+        self.memory_limit_mb = memory_limit_mb
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._output = tempfile.TemporaryFile()
+        self._read_pos = 0
+        self.start()
+
+    def start(self) -> None:
+        """Start a fresh worker (after a kill, or at the beginning of a run)."""
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GENLAB_", "HYPOTHESIS"))}
+        env["PYTHONBREAKPOINT"] = "0"  # a leftover breakpoint() must not wait for a debugger
+        env["PYTHONUNBUFFERED"] = "1"
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        self._workdir = tempfile.TemporaryDirectory(prefix="genlab-worker-")
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "grader.worker", str(to_worker_r), str(from_worker_w), str(self.submission)],
+            pass_fds=(to_worker_r, from_worker_w),
+            stdin=subprocess.DEVNULL,
+            stdout=self._output,
+            stderr=self._output,
+            cwd=self._workdir.name,
+            env={**env, "PYTHONPATH": _grader_path()},
+            start_new_session=True,  # so that a kill reaches anything the submission spawned
+        )
+        os.close(to_worker_r)
+        os.close(from_worker_w)
+        self._send, self._recv = to_worker_w, from_worker_r
+
+    def request(self, message: dict[str, Any], timeout: float) -> protocol.Decoded:
+        assert self._proc is not None
+        try:
+            protocol.write_frame(self._send, pickle.dumps(message))
+        except (BrokenPipeError, OSError):
+            self._died()
+        deadline = time.monotonic() + timeout
+        length = self._wait_readable(deadline)
+        payload = self._read_with_deadline(length, deadline)
+        try:
+            return protocol.decode_plain(payload)
+        except protocol.ProtocolError as exc:
+            self.kill()
+            raise Abort("crashed", f"the worker sent a malformed answer ({exc}); it was stopped") from None
+
+    def _wait_readable(self, deadline: float) -> int:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill()
+                raise Abort("timed_out", "timed out")
+            ready, _, _ = select.select([self._recv], [], [], min(0.05, remaining))
+            if self._rss_mb() > self.memory_limit_mb:
+                self.kill()
+                raise Abort("out_of_memory", f"ran out of memory (over the {self.memory_limit_mb} MiB limit)")
+            if ready:
+                try:
+                    return protocol.read_length(self._recv)
+                except protocol.ChannelClosed:
+                    self._died()
+                except protocol.ProtocolError as exc:
+                    self.kill()
+                    raise Abort("crashed", f"the worker broke the protocol ({exc}); it was stopped") from None
+
+    def _read_with_deadline(self, length: int, deadline: float) -> bytes:
+        chunks, left = [], length
+        while left:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self._recv], [], [], max(0.0, min(0.05, remaining)))
+            if not ready:
+                if time.monotonic() >= deadline:
+                    self.kill()
+                    raise Abort("timed_out", "timed out")
+                continue
+            chunk = os.read(self._recv, min(left, 1 << 20))
+            if not chunk:
+                self._died()
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _died(self) -> None:
+        assert self._proc is not None
+        try:
+            code = self._proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.kill()
+        if code is not None and code < 0 and -code == signal.SIGKILL:
+            raise Abort("out_of_memory", "the worker was killed (most likely it ran out of memory)")
+        raise Abort("crashed", f"your code ended the worker process (exit code {code}); calls like sys.exit or os._exit are not allowed")
+
+    def _rss_mb(self) -> float:
+        assert self._proc is not None
+        try:
+            with open(f"/proc/{self._proc.pid}/statm") as f:
+                pages = int(f.read().split()[1])
+            return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except (OSError, ValueError, IndexError):
+            return 0.0  # no /proc (macOS): the memory bound is not enforced there
+
+    def take_output(self) -> str:
+        """What the submission printed since the last call, capped."""
+        self._output.seek(self._read_pos)
+        data = self._output.read()
+        self._read_pos += len(data)
+        text = data.decode("utf-8", errors="replace")
+        if len(text) > OUTPUT_CAP:
+            text = text[:OUTPUT_CAP] + f"\n… ({len(text) - OUTPUT_CAP} more characters not shown)"
+        return text
+
+    def kill(self) -> None:
+        """Kill the worker and its process group, then start a fresh one lazily."""
+        if self._proc is not None and self._proc.poll() is None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self._proc.kill()
+            self._proc.wait()
+        for fd in (self._send, self._recv):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.start()
+
+    def close(self) -> None:
+        if self._proc is None:
+            return
+        for fd in (self._send, self._recv):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            self._proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._proc.wait()
+        self._proc = None
+        self._workdir.cleanup()
+
+
+def _grader_path() -> str:
+    """The folder holding the `grader` package, so the worker can import grader.worker."""
+    return str(Path(__file__).resolve().parent.parent)

@@ -1,0 +1,30 @@
+"""Exceptions that carry a verdict from a property check to the runner."""
+
+from __future__ import annotations
+
+
+class PropertyFailure(Exception):
+    """A property does not hold: the message says how, for the minimal failing input."""
+
+    def __init__(self, message: str, *, details: str = "", diagnosis: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.diagnosis = diagnosis
+
+
+class StudentRaised(PropertyFailure):
+    """The student's code raised an exception on a valid input."""
+
+
+class ContractViolation(PropertyFailure):
+    """A result broke the course-wide contract (device, in-place change, not differentiable)."""
+
+
+class Abort(BaseException):
+    """Stops an exercise at once, without shrinking (BaseException: Hypothesis re-raises it)."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status  # "not_implemented" | "timed_out" | "out_of_memory" | "crashed" | "error"
+        self.message = message

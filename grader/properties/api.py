@@ -1,0 +1,191 @@
+"""The property API: exercises, their properties, and known mistakes.
+
+A topic module declares, per exercise::
+
+    kl = Exercise("vae.kl_standard_normal", mistakes=[Mistake("no_half", "...", wrong_fn)])
+
+    @kl.property("matches_reference", "equals the reference KL on random inputs", tier="hidden")
+    @given(inputs=strategies.gaussian_params())
+    def _(ctx: Context, inputs): ...
+
+A property is a function of a :class:`Context`, usually a Hypothesis test (the Context is
+the first positional argument; Hypothesis supplies the rest). It passes by returning and
+fails by raising :class:`PropertyFailure` (``ctx.fail`` / ``ctx.assert_close``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+from grader.failures import PropertyFailure
+from grader.student import Call, Student
+from grader.tensors import allclose, describe_inputs, difference
+
+Tier = Literal["public", "hidden"]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A wrong variant students really write; when it matches the student's output it names the mistake."""
+
+    name: str
+    message: str  # "your output equals the reference without the 1/√d scaling"
+    impl: Callable[..., Any]  # same signature as the exercise (a class for class exercises)
+
+
+@dataclass(frozen=True)
+class Property:
+    """One checked statement about an exercise."""
+
+    exercise: str
+    name: str
+    statement: str  # one sentence a student understands
+    tier: Tier
+    test: Callable[..., None]
+
+
+@dataclass
+class Exercise:
+    """An exercise's properties and known mistakes, registered under its catalog id."""
+
+    id: str
+    mistakes: list[Mistake] = field(default_factory=list)
+    properties: list[Property] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.id in REGISTRY:
+            raise ValueError(f"exercise {self.id} registered twice")
+        REGISTRY[self.id] = self
+
+    @property
+    def topic(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.id.split(".", 1)[1]
+
+    def property(self, name: str, statement: str, *, tier: Tier) -> Callable[[Callable[..., None]], Callable[..., None]]:
+        """Decorator registering a property test of this exercise."""
+        if tier not in ("public", "hidden"):
+            raise ValueError(f"tier must be 'public' or 'hidden', not {tier!r}")
+
+        def register(test: Callable[..., None]) -> Callable[..., None]:
+            if any(p.name == name for p in self.properties):
+                raise ValueError(f"{self.id}: property {name} defined twice")
+            self.properties.append(Property(self.id, name, statement, tier, test))
+            return test
+
+        return register
+
+    def property_named(self, name: str) -> Property:
+        for prop in self.properties:
+            if prop.name == name:
+                return prop
+        raise KeyError(f"{self.id} has no property {name!r}")
+
+
+REGISTRY: dict[str, Exercise] = {}
+
+
+# Tolerances by (dtype, device type): (rtol, atol). CUDA float32 kernels reorder sums, so
+# they get a looser bound; float64 must agree almost exactly.
+TOLERANCES: dict[tuple[str, str], tuple[float, float]] = {
+    ("float16", "cpu"): (1e-2, 1e-3),
+    ("bfloat16", "cpu"): (2e-2, 1e-2),
+    ("float32", "cpu"): (1e-4, 1e-5),
+    ("float32", "cuda"): (1e-3, 1e-4),
+    ("float64", "cpu"): (1e-7, 1e-9),
+    ("float64", "cuda"): (1e-6, 1e-8),
+}
+
+
+@dataclass
+class Context:
+    """What a property sees: the student's black box, the reference, the device."""
+
+    exercise: Exercise
+    student: Student
+    reference: Any | None  # the reference module (judge side), None without solutions/
+    device: str = "cpu"
+
+    # ------------------------------------------------------------------ calling
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the student's implementation of this exercise (a function exercise)."""
+        return self.student.call(self.exercise.name, *args, **kwargs)
+
+    def new(self, *args: Any, **kwargs: Any) -> Any:
+        """Construct the student's class of this exercise (a class exercise)."""
+        return self.student.new(self.exercise.name, *args, **kwargs)
+
+    def ref(self, *args: Any, **kwargs: Any) -> Any:
+        """The reference implementation of this exercise, called in the judge."""
+        if self.reference is None:
+            raise RuntimeError("hidden property run without a reference")
+        return getattr(self.reference, self.exercise.name)(*args, **kwargs)
+
+    def ref_impl(self, name: str | None = None) -> Any:
+        """A reference function or class by name (default: this exercise's)."""
+        if self.reference is None:
+            raise RuntimeError("hidden property run without a reference")
+        return getattr(self.reference, name or self.exercise.name)
+
+    # ------------------------------------------------------------------ verdicts
+
+    def tolerance(self, dtype: Any) -> tuple[float, float]:
+        """(rtol, atol) for comparing results of this dtype on this device."""
+        name = str(dtype).removeprefix("torch.")
+        return TOLERANCES.get((name, self.device.split(":")[0]), TOLERANCES.get((name, "cpu"), (1e-4, 1e-5)))
+
+    def assert_close(self, got: Any, expected: Any, *, inputs: dict[str, Any], what: str = "the output", rtol: float | None = None, atol: float | None = None, check_dtype: bool = True) -> None:
+        """Fail unless ``got`` matches ``expected`` (tensors, numbers, or tuples of them)."""
+        problem = difference(got, expected, tol=self._tol_for(expected, rtol, atol), check_dtype=check_dtype)
+        if problem:
+            self.fail(f"{what} is not as expected: {problem}", inputs=inputs)
+
+    def fail(self, message: str, *, inputs: dict[str, Any] | None = None) -> None:
+        """Fail the property; names a known mistake when the last call's output matches one."""
+        raise PropertyFailure(message, details=describe_inputs(inputs or {}), diagnosis=self.diagnose())
+
+    def check(self, condition: bool, message: str, *, inputs: dict[str, Any] | None = None) -> None:
+        """Fail with ``message`` unless ``condition`` holds."""
+        if not condition:
+            self.fail(message, inputs=inputs)
+
+    def diagnose(self) -> str | None:
+        """The message of the first known mistake that reproduces the latest student call."""
+        for call in reversed(self.student.calls):
+            for mistake in self.exercise.mistakes:
+                try:
+                    wrong = replay(call, mistake.impl)
+                except Exception:  # a variant may not apply to every input
+                    continue
+                if _same(call.result, wrong):
+                    return mistake.message
+            break  # only the latest call is the failing one
+        return None
+
+    def _tol_for(self, expected: Any, rtol: float | None, atol: float | None) -> Callable[[Any], tuple[float, float]]:
+        def tol(dtype: Any) -> tuple[float, float]:
+            r, a = self.tolerance(dtype)
+            return (r if rtol is None else rtol, a if atol is None else atol)
+
+        return tol
+
+
+def replay(call: Call, impl: Callable[..., Any]) -> Any:
+    """Run a call the student answered against another implementation (in the judge)."""
+    import copy
+
+    if call.init is None:
+        args, kwargs = copy.deepcopy((call.args, call.kwargs))
+        return impl(*args, **kwargs)
+    (init_args, init_kwargs), (args, kwargs) = copy.deepcopy((call.init, (call.args, call.kwargs)))
+    obj = impl(*init_args, **init_kwargs)
+    return getattr(obj, call.method or "forward")(*args, **kwargs)
+
+
+def _same(got: Any, wrong: Any) -> bool:
+    return allclose(got, wrong)

@@ -1,0 +1,138 @@
+"""Runs an exercise's properties against a submission and turns the outcome into results."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from grader.catalog import EXERCISES, topic_of
+from grader.connection import Connection
+from grader.failures import Abort, PropertyFailure
+from grader.properties.api import Context, Exercise, Property
+from grader.reference import load_reference
+from grader.results import ExerciseResult, PropertyResult
+from grader.student import Student
+
+DEFAULT_CALL_TIMEOUT = 10.0
+DEFAULT_EXERCISE_TIMEOUT = 120.0
+
+
+def code_hash(submission: Path, exercise_id: str) -> str:
+    """sha256 of the topic module the exercise lives in ('' when it is missing)."""
+    path = submission / f"{topic_of(exercise_id)}.py"
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def grade_exercise(
+    exercise: Exercise,
+    connection: Connection,
+    *,
+    device: str = "cpu",
+    solutions: Path | None = None,
+    reference: Any | None = None,
+    call_timeout: float = DEFAULT_CALL_TIMEOUT,
+    exercise_timeout: float = DEFAULT_EXERCISE_TIMEOUT,
+    only: str | None = None,
+) -> ExerciseResult:
+    """Grade one exercise on one device. ``only`` restricts the run to one property (tests)."""
+    start = time.monotonic()
+    if reference is None:
+        reference = load_reference(solutions, exercise.topic)
+    student = Student(connection, exercise.topic, device, call_timeout, deadline=start + exercise_timeout)
+    result = ExerciseResult(exercise.id, EXERCISES.get(exercise.id, ()), device, "passed")
+    props = [p for p in exercise.properties if only is None or p.name == only]
+
+    def finish(status: str, message: str = "") -> ExerciseResult:
+        result.status = status  # type: ignore[assignment]
+        result.message = message
+        result.output = connection.take_output()
+        result.duration_s = time.monotonic() - start
+        return result
+
+    problem = _probe(student, exercise)
+    if problem:
+        result.properties = [_not_run(p) for p in props]
+        return finish("error", problem)
+
+    for index, prop in enumerate(props):
+        if prop.tier == "hidden" and reference is None:
+            result.properties.append(PropertyResult(prop.name, prop.statement, prop.tier, "skipped", "needs the reference solutions, which this copy of the course does not have"))
+            continue
+        ctx = Context(exercise, student, reference, device)
+        try:
+            with _quiet_hypothesis():
+                prop.test(ctx)
+        except Abort as abort:
+            if abort.status == "not_implemented":
+                result.properties = [_not_run(p) for p in props]
+                return finish("not_implemented", abort.message)
+            result.properties.append(PropertyResult(prop.name, prop.statement, prop.tier, "failed", abort.message))
+            result.properties += [_not_run(p) for p in props[index + 1 :]]
+            return finish(abort.status, abort.message)
+        except PropertyFailure as failure:
+            result.properties.append(_failed(prop, failure))
+        except BaseException as exc:  # noqa: BLE001 - see _unexpected
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            result.properties.append(_unexpected(prop, exc))
+        else:
+            result.properties.append(PropertyResult(prop.name, prop.statement, prop.tier, "passed"))
+    passed = all(p.status in ("passed", "skipped") for p in result.properties)
+    return finish("passed" if passed else "failed")
+
+
+def _probe(student: Student, exercise: Exercise) -> str | None:
+    """A one-line reason the exercise cannot be graded at all (missing file, import error)."""
+    try:
+        student._request({"op": "probe", "topic": exercise.topic, "name": exercise.name})
+    except Abort as abort:
+        return abort.message
+    except PropertyFailure as failure:
+        text = failure.message.removeprefix("your code raised ")
+        return f"{exercise.topic}.py could not be loaded: {text}"
+    return None
+
+
+def _not_run(prop: Property) -> PropertyResult:
+    return PropertyResult(prop.name, prop.statement, prop.tier, "not_run")
+
+
+def _failed(prop: Property, failure: PropertyFailure) -> PropertyResult:
+    return PropertyResult(prop.name, prop.statement, prop.tier, "failed", failure.message, failure.details, failure.diagnosis)
+
+
+def _unexpected(prop: Property, exc: BaseException) -> PropertyResult:
+    """An error raised while checking, not by the student's code: almost always a result of
+    the wrong type or structure that the property could not use; reported as a failure."""
+    failure = _flaky_failure(exc)
+    if failure is not None:
+        result = _failed(prop, failure)
+        result.message += " (this failure did not reproduce on a second run: does your code depend on global state or randomness?)"
+        return result
+    return PropertyResult(prop.name, prop.statement, prop.tier, "failed", f"the result could not be checked: {type(exc).__name__}: {exc}")
+
+
+def _flaky_failure(exc: BaseException) -> PropertyFailure | None:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = inner if isinstance(inner, PropertyFailure) else _flaky_failure(inner)
+            if found is not None:
+                return found
+    return None
+
+
+@contextmanager
+def _quiet_hypothesis() -> Iterator[None]:
+    # Hypothesis reports the falsifying example through its reporter; the property's own
+    # failure message already describes the minimal input, so nothing is printed.
+    from hypothesis.reporting import with_reporter
+
+    with with_reporter(lambda _text: None):
+        yield

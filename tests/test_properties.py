@@ -1,0 +1,77 @@
+"""The properties themselves are tested: the reference passes, stubs are 'not implemented',
+and every property catches at least one wrong implementation."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+
+import tests.wrong
+from grader.catalog import EXERCISES
+from grader.connection import LocalConnection
+from grader.runner import grade_exercise
+from grader.worker import load_topic_from
+from tests.harness import EXERCISES_DIR, REGISTRY, SOLUTIONS, failed_properties, grade_impl
+
+IMPLEMENTED = sorted(REGISTRY)
+
+
+def _caught_by() -> dict[tuple[str, str], object]:
+    table: dict[tuple[str, str], object] = {}
+    for info in pkgutil.iter_modules(tests.wrong.__path__):
+        table.update(importlib.import_module(f"tests.wrong.{info.name}").CAUGHT_BY)
+    return table
+
+
+CAUGHT_BY = _caught_by()
+ALL_PROPERTIES = [(ex, p.name) for ex in IMPLEMENTED for p in REGISTRY[ex].properties]
+
+
+def test_registry_uses_catalog_ids() -> None:
+    assert set(REGISTRY) <= set(EXERCISES)
+
+
+@pytest.mark.parametrize("exercise_id", IMPLEMENTED)
+def test_reference_passes_every_property(exercise_id: str) -> None:
+    from grader.reference import load_reference
+
+    exercise = REGISTRY[exercise_id]
+    reference = load_reference(SOLUTIONS, exercise.topic)
+    result = grade_impl(exercise_id, getattr(reference, exercise.name))
+    assert result.status == "passed", [(p.name, p.message, p.counterexample) for p in result.properties if not p.passed]
+    assert len(exercise.properties) >= 2
+    assert {p.tier for p in exercise.properties} == {"public", "hidden"}
+
+
+@pytest.mark.parametrize("exercise_id", IMPLEMENTED)
+def test_stub_is_not_implemented(exercise_id: str) -> None:
+    exercise = REGISTRY[exercise_id]
+    stub = load_topic_from(EXERCISES_DIR)(exercise.topic)
+    result = grade_exercise(exercise, LocalConnection({exercise.topic: stub}), solutions=SOLUTIONS)
+    assert result.status == "not_implemented", (result.status, result.message)
+    assert result.message.startswith("not implemented yet"), result.message
+
+
+@pytest.mark.parametrize("exercise_id", IMPLEMENTED)
+def test_at_least_two_known_mistakes(exercise_id: str) -> None:
+    assert len(REGISTRY[exercise_id].mistakes) >= 2
+
+
+@pytest.mark.parametrize(("exercise_id", "prop"), ALL_PROPERTIES, ids=[f"{e}:{p}" for e, p in ALL_PROPERTIES])
+def test_property_catches_a_wrong_implementation(exercise_id: str, prop: str) -> None:
+    wrong = CAUGHT_BY.get((exercise_id, prop))
+    assert wrong is not None, f"no wrong implementation in tests/wrong/ for {exercise_id}:{prop}"
+    result = grade_impl(exercise_id, wrong, only=prop)
+    assert prop in failed_properties(result), f"{prop} let a wrong implementation pass: {result.properties}"
+
+
+@pytest.mark.parametrize("exercise_id", IMPLEMENTED)
+def test_every_mistake_is_diagnosed(exercise_id: str) -> None:
+    """Each known mistake fails some property, and the report names it."""
+    for mistake in REGISTRY[exercise_id].mistakes:
+        result = grade_impl(exercise_id, mistake.impl)
+        assert result.status == "failed", f"{mistake.name} passed every property"
+        diagnoses = {p.diagnosis for p in result.properties if p.status == "failed"}
+        assert mistake.message in diagnoses, f"{mistake.name} was never diagnosed: {diagnoses}"
