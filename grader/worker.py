@@ -83,6 +83,10 @@ class Dispatcher:
         if op == "reset":
             self._handles.clear()
             return {"value": None}
+        if op == "devices":
+            import torch
+
+            return {"value": bool(torch.cuda.is_available())}
         if op == "probe":
             return self._probe(request)
         try:

@@ -1,0 +1,220 @@
+"""The `grade` command line: parse, call the engine, render. No grading logic lives here.
+
+    grade q46 | flows.log_prob | flows | --all     grade exercises
+    grade                                           progress summary and what to do next
+    grade show q46 [--answer] [--lang ru|en]        read a question of the bank
+    grade check-bank [PATH]                         validate a question bank file
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from grader import __version__, paths
+from grader.errors import UsageError
+
+SUBCOMMANDS = ("show", "check-bank")
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+    auto = "auto"
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Lang(str, Enum):
+    ru = "ru"
+    en = "en"
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]Error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(2)
+
+
+grade_app = typer.Typer(add_completion=False, rich_markup_mode=None, help=__doc__)
+
+
+@grade_app.command(epilog="More: `grade show q46 [--answer]`, `grade check-bank [PATH]`.")
+def grade(
+    targets: Annotated[list[str] | None, typer.Argument(help="Questions (q46), exercises (flows.log_prob) or topics (flows).", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Grade every exercise.")] = False,
+    submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules [default: the course's exercises/].", show_default=False)] = None,
+    device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto (CPU, plus CUDA when available).")] = Device.auto,
+    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call of your code may take.", min=0.1)] = 10.0,
+    exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
+    memory: Annotated[int, typer.Option("--memory-mb", help="Memory the worker may use, in MiB.", min=64)] = 4096,
+    record: Annotated[bool, typer.Option("--record/--no-record", help="Record the run in the progress store.")] = True,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Grade exercises with hidden property tests, or show your progress."""
+    if version:
+        out.print(f"genlab {__version__}")
+        raise typer.Exit(0)
+    if not targets and not all_:
+        raise typer.Exit(_summary())
+    try:
+        from grader.targets import resolve
+
+        from grader.catalog import EXERCISES
+
+        exercise_ids, notes = (list(EXERCISES), []) if all_ else resolve(targets or [])
+        folder = _submission(submission)
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    if fmt is Format.text:
+        for note in notes:
+            out.print(f"[yellow]note:[/] {note}")
+    if not exercise_ids:
+        raise typer.Exit(0)
+
+    from grader import render
+    from grader.session import grade_run, record as record_run
+
+    def show(result: object) -> None:
+        if fmt is Format.text:
+            render.exercise_result(out, result)  # type: ignore[arg-type]
+
+    try:
+        report = grade_run(
+            exercise_ids,
+            folder,
+            device=device.value,
+            solutions=paths.solutions_dir(),
+            call_timeout=timeout,
+            exercise_timeout=exercise_timeout,
+            memory_limit_mb=memory,
+            on_result=show,
+        )
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    report.notes = notes + report.notes
+    if record:
+        _record(report, record_run)
+    if fmt is Format.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        render.report_footer(out, report)
+    raise typer.Exit(0 if report.passed else 1)
+
+
+def _submission(submission: Path | None) -> Path:
+    folder = (submission or paths.exercises_dir()).expanduser()
+    if not folder.is_dir():
+        raise UsageError(f"--submission {folder}: no such folder; pass the folder that holds your topic modules (attention.py, flows.py, …)")
+    return folder.resolve()
+
+
+def _record(report: object, record_run: object) -> None:
+    from grader.store import Store, StoreError
+
+    try:
+        with Store.open(paths.progress_path()) as store:
+            record_run(store, report)  # type: ignore[operator]
+    except StoreError as exc:
+        err.print(f"[yellow]Warning:[/] progress not recorded: {exc}")
+
+
+def _summary() -> int:
+    from grader import render
+    from grader.bank import BankError, load_bank
+    from grader.catalog import EXERCISES
+    from grader.runner import code_hash
+    from grader.store import Store, StoreError
+
+    try:
+        bank = load_bank(paths.bank_path())
+    except BankError as exc:
+        err.print(f"[red]Error:[/] {exc}")
+        return 2
+    latest = {}
+    try:
+        if paths.progress_path().exists():
+            with Store.open(paths.progress_path()) as store:
+                latest = store.latest_runs()
+    except StoreError as exc:
+        err.print(f"[yellow]Warning:[/] {exc}")
+    folder = paths.exercises_dir()
+    hashes = {e: code_hash(folder, e) for e in EXERCISES}
+    target = render.summary(out, bank, latest, hashes)
+    if target:
+        out.print(f"Next: [bold]grade {target}[/]  (or `genlab` to study the theory)")
+    else:
+        out.print("Every exercise passes. Review the theory with `genlab`.")
+    return 0
+
+
+tools_app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_is_help=True)
+
+
+def _default_lang() -> Lang:
+    for var in ("GENLAB_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return Lang.ru if value.lower().startswith("ru") else Lang.en
+    return Lang.en
+
+
+@tools_app.command("show")
+def show(
+    question: Annotated[str, typer.Argument(help="A question id, e.g. q46.")],
+    answer: Annotated[bool, typer.Option("--answer", help="Also show the reference answer, key points and the right options.")] = False,
+    lang: Annotated[Lang | None, typer.Option("--lang", help="ru or en [default: from the locale, else en].", show_default=False)] = None,
+) -> None:
+    """Print a question, its quiz items and its exercises."""
+    from grader import render
+    from grader.bank import BankError, load_bank
+
+    try:
+        bank = load_bank(paths.bank_path())
+    except BankError as exc:
+        raise _fail(str(exc)) from None
+    qid = question.strip().lower()
+    if qid not in bank.ids():
+        import difflib
+
+        guess = difflib.get_close_matches(qid, bank.ids(), n=1)
+        raise _fail(f"unknown question '{question}'" + (f"; did you mean {guess[0]}?" if guess else f"; the bank has {bank.ids()[0]}–{bank.ids()[-1]}"))
+    render.question(out, bank.question(qid), (lang or _default_lang()).value, with_answer=answer)
+
+
+@tools_app.command("check-bank")
+def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [default: the course's questions.yaml].", show_default=False)] = None) -> None:
+    """Validate a question bank; lists every problem with its line."""
+    from grader.bank import BankError, load_bank
+
+    target = path or paths.bank_path()
+    try:
+        bank = load_bank(target)
+    except BankError as exc:
+        err.print(f"[red]Error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    out.print(f"{target}: {len(bank.questions)} questions in {len(bank.sections)} sections, all valid.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point of `grade`."""
+    args = sys.argv[1:] if argv is None else argv
+    app = tools_app if args and args[0] in SUBCOMMANDS else grade_app
+    typer.main.get_command(app)(args=args, prog_name="grade")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""One grading run: start a worker, grade the chosen exercises on each device, record them."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from grader.catalog import EXERCISES, topic_of
+from grader.errors import UsageError
+from grader.results import ExerciseResult, GradeReport
+from grader.store import GradingRun, Store, now_iso
+
+
+def grade_run(
+    exercise_ids: list[str],
+    submission: Path,
+    *,
+    device: str,
+    solutions: Path | None,
+    call_timeout: float,
+    exercise_timeout: float,
+    memory_limit_mb: int = 4096,
+    on_result: Callable[[ExerciseResult], None] | None = None,
+) -> GradeReport:
+    """Grade exercises of a submission folder; the worker is started before torch is imported
+    here, so that both processes import it at the same time."""
+    from grader.connection import WorkerConnection
+
+    connection = WorkerConnection(submission, memory_limit_mb=memory_limit_mb)
+    try:
+        # Imports overlap with the worker's own start-up; only then wait for it.
+        from grader import properties  # noqa: F401 - fixes the Hypothesis profile before topic modules load
+        from grader.runner import code_hash, grade_exercise
+
+        registry = _load_topics({topic_of(e) for e in exercise_ids})
+        devices = _devices(connection, device)
+        report = GradeReport([])
+        if solutions is None:
+            report.notes.append("this copy of the course has no solutions/: hidden properties were skipped, only the public ones ran")
+        for device in devices:
+            for exercise_id in exercise_ids:
+                exercise = registry.get(exercise_id)
+                if exercise is None:
+                    result = ExerciseResult(exercise_id, EXERCISES[exercise_id], device, "error", message="this exercise has no properties yet")
+                else:
+                    result = grade_exercise(exercise, connection, device=device, solutions=solutions, call_timeout=call_timeout, exercise_timeout=exercise_timeout)
+                result.code_hash = code_hash(submission, exercise_id)
+                report.exercises.append(result)
+                if on_result:
+                    on_result(result)
+        return report
+    finally:
+        connection.close()
+
+
+def _devices(connection: object, device: str) -> list[str]:
+    """Resolve --device by asking the worker, so the judge never initialises CUDA."""
+    if device == "cpu":
+        return ["cpu"]
+    answer = connection.request({"op": "devices"}, timeout=120.0).value  # type: ignore[attr-defined]
+    has_cuda = isinstance(answer, dict) and answer.get("value") is True
+    if device == "cuda" and not has_cuda:
+        raise UsageError("--device cuda: PyTorch sees no CUDA device on this machine; use --device cpu or auto")
+    return ["cpu", "cuda"] if has_cuda and device == "auto" else (["cuda"] if has_cuda else ["cpu"])
+
+
+def _load_topics(topics: set[str]) -> dict:
+    from grader.properties.api import REGISTRY
+
+    for topic in sorted(topics):
+        try:
+            importlib.import_module(f"grader.properties.{topic}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"grader.properties.{topic}":
+                raise
+    return REGISTRY
+
+
+def record(store: Store, report: GradeReport) -> None:
+    """Save every exercise result of a run in the progress store."""
+    for r in report.exercises:
+        store.record_run(
+            GradingRun(
+                exercise=r.id,
+                code_hash=r.code_hash,
+                device=r.device,
+                status=r.status,
+                passed=r.passed,
+                score=r.score,
+                max_score=r.max_score,
+                duration_s=r.duration_s,
+                graded_at=now_iso(),
+                properties=[{"name": p.name, "tier": p.tier, "status": p.status, "message": p.message, "diagnosis": p.diagnosis} for p in r.properties],
+                message=r.message,
+            )
+        )
