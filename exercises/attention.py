@@ -6,9 +6,9 @@ Convention: boolean masks mean True = may attend (as in F.scaled_dot_product_att
 
 from __future__ import annotations
 
-import math  # noqa: F401 - you will need it
+import math  # you will need it
 
-import torch  # noqa: F401 - you will need it
+import torch  # you will need it
 from torch import Tensor
 
 
@@ -21,3 +21,41 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor |
     """
     # TODO(q59): scores, mask, softmax over keys, weighted sum of values.
     raise NotImplementedError("attention.scaled_dot_product_attention")
+
+
+def causal_mask(q_len: int, k_len: int | None = None) -> Tensor:
+    """Bool mask (q_len, k_len), True where key j may be seen by query i (q70, q77).
+
+    The queries are the LAST q_len of k_len positions (bottom-right aligned, as when new
+    tokens attend to a KV cache): query i sits at position i + (k_len − q_len) and sees keys
+    j ≤ i + (k_len − q_len). k_len defaults to q_len (the square lower-triangular mask).
+    Example: causal_mask(2, 4) = [[T, T, T, F], [T, T, T, T]].
+    Returns torch.bool, True = may attend (not the float -inf mask of nn.Transformer).
+    """
+    # TODO(q77): compare key positions with the queries' absolute positions.
+    raise NotImplementedError("attention.causal_mask")
+
+
+def multi_head_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    in_proj_weight: Tensor,
+    in_proj_bias: Tensor,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor,
+    num_heads: int,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """Multi-head attention with nn.MultiheadAttention(E, num_heads, batch_first=True) semantics (q43, q61–q63, q71).
+
+    query: (B, Lq, E); key, value: (B, Lk, E). in_proj_weight: (3E, E), rows [W_q; W_k; W_v];
+    in_proj_bias: (3E,); out_proj_weight: (E, E); out_proj_bias: (E,) — nn.Linear layout, y = x·Wᵀ + b.
+    Each head h uses features [h·d, (h+1)·d) of the projections, d = E / num_heads:
+        head_h = softmax(q_h·k_hᵀ/√d + masking)·v_h,  output = concat_h(head_h)·W_oᵀ + b_o.
+    mask: bool (Lq, Lk) or (B, Lq, Lk), True = may attend (the OPPOSITE of nn.MultiheadAttention's
+    attn_mask), the same for every head. Returns (B, Lq, E) in the input's dtype.
+    Question (q62): why is the scaling 1/√d with the head width d and not 1/√E?
+    """
+    # TODO(q61): project, split into heads, attend per head, concatenate, project back.
+    raise NotImplementedError("attention.multi_head_attention")

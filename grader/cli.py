@@ -24,7 +24,7 @@ from grader.errors import UsageError
 SUBCOMMANDS = ("show", "check-bank")
 
 out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Device(str, Enum):

@@ -9,3 +9,125 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+# ---- flows ----
+# Invertible transforms in the course's convention (EXERCISES.md, "flows"): ``t(x)`` maps data
+# towards noise and returns ``(z, log|det ∂z/∂x|)`` with the log-det of shape (B,);
+# ``t.inverse(z)`` returns ``(x, log|det ∂x/∂z|)``. Each is exact in both directions, so a
+# property can run a chain forward in the judge and expect the student's code to undo it.
+# Log-dets are fresh tensors (never expanded views), so a student may add to them in place.
+
+
+class ElementwiseAffine(nn.Module):
+    """z = x·exp(log_scale) + shift, per dimension; log-det Σ log_scale for every sample."""
+
+    def __init__(self, log_scale: torch.Tensor, shift: torch.Tensor) -> None:
+        super().__init__()
+        self.log_scale = nn.Parameter(log_scale.detach().clone())
+        self.shift = nn.Parameter(shift.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = x * torch.exp(self.log_scale) + self.shift
+        return z, self.log_scale.sum().repeat(x.shape[0])
+
+    def inverse(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = (z - self.shift) * torch.exp(-self.log_scale)
+        return x, (-self.log_scale.sum()).repeat(z.shape[0])
+
+
+class Permutation(nn.Module):
+    """z = x[:, perm]: volume-preserving (log-det 0), but it does not commute with other transforms."""
+
+    def __init__(self, perm: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("perm", perm.detach().clone().long())
+        self.register_buffer("inverse_perm", torch.argsort(self.perm))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x[:, self.perm], x.new_zeros(x.shape[0])
+
+    def inverse(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return z[:, self.inverse_perm], z.new_zeros(z.shape[0])
+
+
+class LeakyMap(nn.Module):
+    """Piecewise linear: z = x for x ≥ 0, slope·x below; log-det = (number of negative entries)·log slope."""
+
+    def __init__(self, negative_slope: float) -> None:
+        super().__init__()
+        if negative_slope <= 0:
+            raise ValueError("negative_slope must be positive for the map to be invertible")
+        self.negative_slope = float(negative_slope)
+        self.log_slope = float(torch.log(torch.tensor(self.negative_slope, dtype=torch.float64)))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        negative = x < 0
+        z = torch.where(negative, x * self.negative_slope, x)
+        return z, negative.to(x.dtype).sum(-1) * self.log_slope
+
+    def inverse(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        negative = z < 0  # the map keeps signs, so the branch is read off z
+        x = torch.where(negative, z / self.negative_slope, z)
+        return x, negative.to(z.dtype).sum(-1) * -self.log_slope
+
+
+class Asinh(nn.Module):
+    """z = asinh(x), a smooth nonlinear squashing map; log-det = −½ Σ log(1 + x²)."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.asinh(x), -0.5 * torch.log1p(x * x).sum(-1)
+
+    def inverse(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.sinh(z)
+        return x, 0.5 * torch.log1p(x * x).sum(-1)  # log cosh z = ½ log(1 + sinh² z), without overflow
+
+
+class TriangularLinear(nn.Module):
+    """z = x·Lᵀ + bias with L lower triangular, diagonal exp(log_diag) > 0: mixes dimensions.
+
+    log-det = Σ log_diag (the determinant of a triangular matrix is the product of its diagonal).
+    """
+
+    def __init__(self, lower: torch.Tensor, log_diag: torch.Tensor, bias: torch.Tensor) -> None:
+        super().__init__()
+        self.lower = nn.Parameter(lower.detach().clone())
+        self.log_diag = nn.Parameter(log_diag.detach().clone())
+        self.bias = nn.Parameter(bias.detach().clone())
+
+    def matrix(self) -> torch.Tensor:
+        return torch.tril(self.lower, diagonal=-1) + torch.diag(torch.exp(self.log_diag))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x @ self.matrix().T + self.bias, self.log_diag.sum().repeat(x.shape[0])
+
+    def inverse(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # Solve x·Lᵀ = z − bias (Lᵀ is upper triangular) instead of forming the inverse matrix.
+        x = torch.linalg.solve_triangular(self.matrix().T, z - self.bias, upper=True, left=False)
+        return x, (-self.log_diag.sum()).repeat(z.shape[0])
+
+
+# ---- lm ----
+
+
+class PrefixLM(nn.Module):
+    """A tiny deterministic causal language model for decoding loops (lm.greedy_decode).
+
+    ``logits[b, t] = bigram[ids[b, t]] + context[(ids[b, 0] + … + ids[b, t]) mod V]``: position
+    t sees only its prefix (causal), and through the prefix sum all of it, so a loop that feeds
+    only the last token gets other logits. Rows never mix. Its tables are buffers (nothing to
+    train) drawn from ``seed`` in float64 and stored in ``dtype``; ties are practically absent.
+    """
+
+    def __init__(self, vocab_size: int, seed: int, dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.vocab_size = vocab_size
+        self.register_buffer("bigram", torch.randn(vocab_size, vocab_size, generator=g, dtype=torch.float64).to(dtype))
+        self.register_buffer("context", torch.randn(vocab_size, vocab_size, generator=g, dtype=torch.float64).to(dtype))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        prefix = ids.cumsum(dim=-1) % self.vocab_size  # (B, L): a hash of each prefix
+        return self.bigram[ids] + self.context[prefix]  # (B, L, V)
+
+    def extra_repr(self) -> str:
+        return f"vocab_size={self.vocab_size}"

@@ -283,6 +283,7 @@ def serve(fd_in: int, fd_out: int, submission: Path) -> None:
     """The worker's loop: one request in, one plain-data answer out, until the pipe closes."""
     import torch
 
+    torch.set_num_threads(1)  # inputs are tiny: thread pools only add wake-up latency
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     dispatcher = Dispatcher(load_topic_from(submission), submission)

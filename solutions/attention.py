@@ -21,3 +21,51 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor |
         scores = scores.masked_fill(~mask, float("-inf"))
     weights = torch.softmax(scores, dim=-1)  # normalise over keys: each query's row sums to 1
     return weights @ v, weights  # (..., Lq, dv), (..., Lq, Lk)
+
+
+def causal_mask(q_len: int, k_len: int | None = None) -> Tensor:
+    """Bool mask (q_len, k_len), True where key j may be seen by query i (q70, q77).
+
+    The queries are the last q_len of k_len positions (bottom-right aligned, a KV cache):
+    query i sits at position i + (k_len − q_len). k_len defaults to q_len.
+    """
+    k_len = q_len if k_len is None else k_len
+    query_pos = torch.arange(k_len - q_len, k_len).unsqueeze(1)  # (q_len, 1): absolute positions of the queries
+    key_pos = torch.arange(k_len).unsqueeze(0)  # (1, k_len)
+    return key_pos <= query_pos  # (q_len, k_len); broadcasting compares every pair
+
+
+def multi_head_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    in_proj_weight: Tensor,
+    in_proj_bias: Tensor,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor,
+    num_heads: int,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """Multi-head attention with nn.MultiheadAttention(E, num_heads, batch_first=True) semantics (q43, q61–q63, q71).
+
+    query: (B, Lq, E); key, value: (B, Lk, E); packed parameters in nn.Linear layout
+    (in_proj_weight rows [W_q; W_k; W_v]); mask: bool (Lq, Lk) or (B, Lq, Lk), True = may attend.
+    Returns (B, Lq, E).
+    """
+    b, lq, e = query.shape
+    lk = key.shape[1]
+    d = e // num_heads  # the head width: scores are scaled by 1/√d inside the attention
+    w_q, w_k, w_v = in_proj_weight.chunk(3)  # each (E, E)
+    b_q, b_k, b_v = in_proj_bias.chunk(3)  # each (E,)
+
+    def split_heads(x: Tensor, w: Tensor, bias: Tensor, length: int) -> Tensor:
+        # Project, then give each head its own contiguous block of d features. The transpose
+        # moves heads next to batch; reshaping straight to (B, H, L, d) would mix positions.
+        return (x @ w.T + bias).reshape(b, length, num_heads, d).transpose(1, 2)  # (B, H, L, d)
+
+    q, k, v = split_heads(query, w_q, b_q, lq), split_heads(key, w_k, b_k, lk), split_heads(value, w_v, b_v, lk)
+    if mask is not None and mask.dim() == 3:
+        mask = mask.unsqueeze(1)  # (B, 1, Lq, Lk): the same mask for every head; a 2-D mask broadcasts as is
+    heads, _ = scaled_dot_product_attention(q, k, v, mask)  # (B, H, Lq, d)
+    concat = heads.transpose(1, 2).reshape(b, lq, e)  # (B, Lq, E): head h in features [h·d, (h+1)·d)
+    return concat @ out_proj_weight.T + out_proj_bias  # (B, Lq, E)

@@ -42,6 +42,54 @@ def sdpa_detached(q, k, v, mask=None):
     return out.detach() + 0 * v.sum().detach(), w
 
 
+def causal_float_mask(q_len, k_len=None):
+    """Right pattern, but a float 1/0 tensor instead of torch.bool."""
+    k_len = q_len if k_len is None else k_len
+    return torch.ones(q_len, k_len).tril(k_len - q_len)
+
+
+def mha_position_bias(query, key, value, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, num_heads, mask=None):
+    """Adds a bias growing with the key index to the scores: attention that depends on key order."""
+    b, lq, e = query.shape
+    lk = key.shape[1]
+    d = e // num_heads
+    q, k, v = (
+        (x @ w.T + bias).reshape(b, n, num_heads, d).transpose(1, 2)
+        for x, w, bias, n in zip((query, key, value), in_proj_weight.chunk(3), in_proj_bias.chunk(3), (lq, lk, lk))
+    )
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d) + 0.5 * torch.arange(lk, dtype=query.dtype)
+    if mask is not None:
+        scores = scores.masked_fill(~(mask.unsqueeze(1) if mask.dim() == 3 else mask), float("-inf"))
+    out = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, lq, e)
+    return out @ out_proj_weight.T + out_proj_bias
+
+
+def mha_mask_by_zero(query, key, value, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, num_heads, mask=None):
+    """Masks scores with 0 instead of -inf: hidden keys keep some weight."""
+    b, lq, e = query.shape
+    lk = key.shape[1]
+    d = e // num_heads
+    q, k, v = (
+        (x @ w.T + bias).reshape(b, n, num_heads, d).transpose(1, 2)
+        for x, w, bias, n in zip((query, key, value), in_proj_weight.chunk(3), in_proj_bias.chunk(3), (lq, lk, lk))
+    )
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    if mask is not None:
+        scores = scores.masked_fill(~(mask.unsqueeze(1) if mask.dim() == 3 else mask), 0.0)
+    out = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, lq, e)
+    return out @ out_proj_weight.T + out_proj_bias
+
+
+def mha_float32_internally(*args):
+    """Right values within float32 precision, computed and returned in float32."""
+    return props.mha_formula(*(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args))
+
+
+def mha_kv_detached(query, key, value, *rest):
+    """Right values, but no gradient reaches key and value."""
+    return props.mha_formula(query, key.detach(), value.detach(), *rest)
+
+
 E = "attention.scaled_dot_product_attention"
 CAUGHT_BY = {
     (E, "weights_sum_to_one"): props._softmax_over_queries,
@@ -51,4 +99,24 @@ CAUGHT_BY = {
     (E, "matches_reference"): props._scaled_by_d,
     (E, "gradients_match"): sdpa_detached,
     (E, "dtype_contract"): sdpa_float32_internally,
+}
+
+C = "attention.causal_mask"
+CAUGHT_BY |= {
+    (C, "returns_bool_mask"): causal_float_mask,
+    (C, "square_lower_triangular"): props._strictly_lower,
+    (C, "kv_cache_alignment"): props._top_left_aligned,
+    (C, "matches_reference"): props._future_mask,
+}
+
+M = "attention.multi_head_attention"
+CAUGHT_BY |= {
+    (M, "identity_projections_split_heads"): props._mha_heads_without_transpose,
+    (M, "permutation_equivariant"): mha_position_bias,
+    (M, "batch_elements_independent"): props._mha_mask_tiled_across_batch,
+    (M, "masked_keys_ignored"): mha_mask_by_zero,
+    (M, "dtype_contract"): mha_float32_internally,
+    (M, "matches_torch_multihead_attention"): props._mha_weights_not_transposed,
+    (M, "matches_reference"): props._mha_scaled_by_model_dim,
+    (M, "gradients_match"): mha_kv_detached,
 }

@@ -1,0 +1,6 @@
+"""Never returns."""
+
+
+def scaled_dot_product_attention(q, k, v, mask=None):
+    while True:
+        pass
