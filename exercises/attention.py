@@ -55,7 +55,8 @@ def multi_head_attention(
         head_h = softmax(q_h·k_hᵀ/√d + masking)·v_h,  output = concat_h(head_h)·W_oᵀ + b_o.
     mask: bool (Lq, Lk) or (B, Lq, Lk), True = may attend (the OPPOSITE of nn.MultiheadAttention's
     attn_mask), the same for every head. Returns (B, Lq, E) in the input's dtype.
-    Question (q62): why is the scaling 1/√d with the head width d and not 1/√E?
+    Questions (q62, q63): what do H heads of width E/H give that one head of width E does not?
+    Why is the scaling 1/√d with the head width d, not 1/√E?
     """
     # TODO(q61): project, split into heads, attend per head, concatenate, project back.
     raise NotImplementedError("attention.multi_head_attention")

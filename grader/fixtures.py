@@ -131,3 +131,49 @@ class PrefixLM(nn.Module):
 
     def extra_repr(self) -> str:
         return f"vocab_size={self.vocab_size}"
+
+
+# ---- gan ----
+# Critics for gan.gradient_penalty: per-sample (score b depends on sample b only), any input
+# shape (B, ...) flattened to (B, F). Parameters are created in float64; call .to(dtype).
+
+
+class MLPCritic(nn.Module):
+    """A smooth critic: flatten, linear, tanh, linear. Returns (B, 1), or (B,) with squeeze=True.
+
+    tanh makes the input-gradient depend on the point and on every weight, so the penalty's
+    gradient w.r.t. the parameters needs the double backward (create_graph=True).
+    """
+
+    def __init__(self, features: int, hidden: int = 6, seed: int = 0, squeeze: bool = False) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        # Scaled so that input-gradient norms are of order 1, where the penalty is informative.
+        self.w1 = nn.Parameter(torch.randn(hidden, features, generator=g, dtype=torch.float64) / features**0.5)
+        self.b1 = nn.Parameter(0.5 * torch.randn(hidden, generator=g, dtype=torch.float64))
+        self.w2 = nn.Parameter(1.5 * torch.randn(1, hidden, generator=g, dtype=torch.float64) / hidden**0.5)
+        self.b2 = nn.Parameter(torch.zeros(1, dtype=torch.float64))
+        self.squeeze = squeeze
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(x.flatten(1) @ self.w1.T + self.b1)  # (B, hidden)
+        scores = h @ self.w2.T + self.b2  # (B, 1)
+        return scores.squeeze(1) if self.squeeze else scores
+
+
+class LinearCritic(nn.Module):
+    """critic(x) = ⟨weight, flatten(x)⟩ + bias: its gradient is ``weight`` at every point.
+
+    So the penalty is weight_coef·(‖weight‖ − 1)² exactly, and 0 for a unit weight vector.
+    Returns (B,), or (B, 1) with squeeze=False.
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: float = 0.0, squeeze: bool = True) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(weight.detach().clone())  # (F,)
+        self.bias = nn.Parameter(torch.tensor(bias, dtype=weight.dtype))
+        self.squeeze = squeeze
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scores = x.flatten(1) @ self.weight + self.bias  # (B,)
+        return scores if self.squeeze else scores.unsqueeze(1)

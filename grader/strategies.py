@@ -493,3 +493,408 @@ def vit_embed_inputs(draw: st.DrawFn) -> dict[str, Any]:
     a["cls_token"] = make_tensor((e,), images.dtype, seed + 2)
     a["pos_embed"] = make_tensor((n + 1, e), images.dtype, seed + 3)
     return a
+
+
+# ---- lm ----
+
+
+def token_ids(shape: tuple[int, ...], vocab_size: int, seed: int, *, exclude: int | None = None) -> torch.Tensor:
+    """Reproducible int64 ids in [0, vocab_size), never equal to ``exclude`` (e.g. [MASK])."""
+    g = generator(seed)
+    if exclude is None:
+        return torch.randint(vocab_size, shape, generator=g)
+    ids = torch.randint(vocab_size - 1, shape, generator=g)
+    return ids + (ids >= exclude).long()  # shift past the excluded id: still uniform over the rest
+
+
+@st.composite
+def causal_lm_inputs(draw: st.DrawFn, *, ignore_index: int = -100) -> dict[str, Any]:
+    """logits (B, L, V) and labels (B, L) int64 for a causal LM loss.
+
+    Every row ignores its own number of labels (set to ``ignore_index``, as prompts and
+    padding are), so a mean over tokens and a mean over sequences differ; at least one
+    target (labels[:, 1:]) is kept, since an all-ignored batch is outside the contract.
+    """
+    b, length, vocab = draw(dims(1, 4)), draw(dims(2, 8)), draw(dims(2, 8))
+    dtype, seed = draw(float_dtypes()), draw(seeds())
+    logits = make_tensor((b, length, vocab), dtype, seed, scale=2.0)
+    labels = token_ids((b, length), vocab, seed + 1)
+    g = generator(seed + 2)
+    for row in range(b):
+        n_ignored = draw(st.integers(0, length - 1))
+        labels[row, torch.randperm(length, generator=g)[:n_ignored]] = ignore_index
+    if bool((labels[:, 1:] == ignore_index).all()):
+        labels[0, 1] = 0
+    return {"logits": logits, "labels": labels}
+
+
+def top_p_margin(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None) -> float:
+    """How far ``top_p`` is from every cumulative probability a top-p filter compares it with.
+
+    Computed in float64 after temperature and top-k (the Hugging Face order); inf when top-p
+    is off. A small margin means float rounding decides which token crosses the threshold.
+    """
+    if top_p is None or top_p >= 1.0 or logits.shape[-1] < 2:
+        return float("inf")
+    scaled = logits.double() / float(temperature)
+    if top_k:
+        kth = scaled.topk(min(top_k, scaled.shape[-1]), dim=-1).values[..., -1:]
+        scaled = scaled.masked_fill(scaled < kth, float("-inf"))
+    probs = scaled.softmax(dim=-1).sort(dim=-1, descending=True).values
+    mass_before = probs.cumsum(dim=-1) - probs  # (B, V); rank 0 (mass 0) is always kept
+    return float((mass_before[..., 1:] - top_p).abs().min())
+
+
+@st.composite
+def sampling_settings(draw: st.DrawFn, logits: torch.Tensor, *, min_temperature: float = 0.25, max_temperature: float = 4.0, top_k: bool = True, top_p: bool = True) -> dict[str, Any]:
+    """temperature, top_k and top_p for ``logits`` (B, V), including the "off" values.
+
+    top_p stays 1e-3 away from the cumulative probabilities it is compared with: exact
+    boundaries, where rounding picks the crossing token, are not graded.
+    """
+    from hypothesis import assume
+
+    vocab = logits.shape[-1]
+    temperature = draw(st.floats(min_temperature, max_temperature))
+    k = draw(st.one_of(st.none(), st.just(0), st.integers(1, vocab + 2))) if top_k else None
+    p = draw(st.one_of(st.none(), st.just(1.0), st.just(0.0), st.floats(0.05, 0.95))) if top_p else None
+    assume(top_p_margin(logits, temperature, k, p) > 1e-3)
+    return {"temperature": temperature, "top_k": k, "top_p": p}
+
+
+@st.composite
+def filter_logits_inputs(draw: st.DrawFn, *, min_temperature: float = 0.25, max_temperature: float = 4.0, top_k: bool = True, top_p: bool = True) -> dict[str, Any]:
+    """logits (B, V) with distinct entries, and sampling settings (see ``sampling_settings``)."""
+    b, vocab, dtype, seed = draw(dims(1, 4)), draw(dims(2, 8)), draw(float_dtypes()), draw(seeds())
+    logits = make_tensor((b, vocab), dtype, seed, scale=2.0)
+    settings = draw(sampling_settings(logits, min_temperature=min_temperature, max_temperature=max_temperature, top_k=top_k, top_p=top_p))
+    return {"logits": logits, **settings}
+
+
+@st.composite
+def decode_inputs(draw: st.DrawFn, *, min_new: int = 0, max_new: int = 6, max_vocab: int = 6) -> dict[str, Any]:
+    """A ``fixtures.PrefixLM`` (float32 or float64 logits), prompts (B, L) int64, max_new_tokens."""
+    from grader import fixtures
+
+    vocab, b, length = draw(dims(2, max_vocab)), draw(dims(1, 4)), draw(dims(1, 5))
+    dtype, seed = draw(float_dtypes()), draw(seeds())
+    return {
+        "model": fixtures.PrefixLM(vocab, seed, dtype),
+        "input_ids": token_ids((b, length), vocab, seed + 1),
+        "max_new_tokens": draw(st.integers(min_new, max_new)),
+    }
+
+
+def mlm_batch(shape: tuple[int, int], vocab_size: int, mask_token_id: int, seed: int, *, special_rate: float = 0.2) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids other than [MASK] (as in real text) and a bool special-tokens mask (True =
+    special): column 0 is special ([CLS]), other positions with probability ``special_rate``."""
+    ids = token_ids(shape, vocab_size, seed, exclude=mask_token_id)
+    special = torch.rand(shape, generator=generator(seed + 1)) < special_rate
+    special[:, 0] = True
+    return ids, special
+
+
+@st.composite
+def mlm_inputs(draw: st.DrawFn, *, max_length: int = 8) -> dict[str, Any]:
+    """input_ids and special_tokens_mask (B, L), vocab_size, mask_token_id < vocab_size (as in
+    BERT), and a seed for the generator."""
+    b, length = draw(dims(1, 4)), draw(dims(1, max_length))
+    vocab = draw(st.integers(3, 30))
+    mask_id, seed = draw(st.integers(0, vocab - 1)), draw(seeds())
+    ids, special = mlm_batch((b, length), vocab, mask_id, seed)
+    return {"input_ids": ids, "mask_token_id": mask_id, "vocab_size": vocab, "special_tokens_mask": special, "seed": seed + 2}
+
+
+MASK_DTYPES = (torch.int64, torch.bool, torch.float32)
+
+
+@st.composite
+def soft_prompt_inputs(draw: st.DrawFn, *, with_labels: bool | None = None) -> dict[str, Any]:
+    """input_embeds (B, L, E), a right-padded attention_mask (B, L) of a drawn dtype,
+    soft_prompt (n, E) and labels (B, L) int64 with -100 on padding, or None."""
+    b, length, emb, n = draw(dims(1, 4)), draw(dims(1, 6)), draw(dims(1, 6)), draw(dims(1, 4))
+    dtype, mask_dtype, seed = draw(float_dtypes()), draw(st.sampled_from(MASK_DTYPES)), draw(seeds())
+    lengths = torch.randint(1, length + 1, (b,), generator=generator(seed + 2))
+    mask = torch.arange(length) < lengths[:, None]  # (B, L): True on real tokens
+    use_labels = draw(st.booleans()) if with_labels is None else with_labels
+    return {
+        "input_embeds": make_tensor((b, length, emb), dtype, seed),
+        "attention_mask": mask.to(mask_dtype),
+        "soft_prompt": make_tensor((n, emb), dtype, seed + 1),
+        "labels": token_ids((b, length), 50, seed + 3).masked_fill(~mask, -100) if use_labels else None,
+    }
+
+
+# ---- vae ----
+
+
+@st.composite
+def reparameterize_inputs(draw: st.DrawFn, *, max_abs_logvar: float = 4.0) -> dict[str, Any]:
+    """mu, logvar and the given noise eps of the reparameterization trick, all (B, D)."""
+    params = draw(gaussian_params(max_abs_logvar=max_abs_logvar))
+    mu = params["mu"]
+    return {**params, "eps": make_tensor(tuple(mu.shape), mu.dtype, draw(seeds()))}
+
+
+@st.composite
+def vector_or_image_shapes(draw: st.DrawFn, *, images: bool | None = None) -> tuple[int, ...]:
+    """The shape of one sample without the batch dim: a vector (D,) or an image (C, H, W)."""
+    use_images = draw(st.booleans()) if images is None else images
+    if use_images:
+        return (draw(dims(1, 3)), draw(dims(1, 4)), draw(dims(1, 4)))
+    return (draw(dims()),)
+
+
+@st.composite
+def elbo_inputs(draw: st.DrawFn, *, likelihood: str | None = None) -> dict[str, Any]:
+    """Arguments of vae.negative_elbo: x in [0, 1] (fractional) and x_hat of one shape, (B, D)
+    or (B, C, H, W); mu, logvar (B, Z); beta ≥ 0; the likelihood (drawn unless given)."""
+    params = draw(gaussian_params())
+    mu = params["mu"]
+    shape = (mu.shape[0], *draw(vector_or_image_shapes()))
+    seed = draw(seeds())
+    return {
+        "x": make_tensor(shape, mu.dtype, seed, low=0.0, high=1.0),
+        "x_hat": make_tensor(shape, mu.dtype, seed + 1, scale=3.0),
+        **params,
+        "beta": draw(st.one_of(st.just(1.0), st.floats(0.0, 4.0))),
+        "likelihood": likelihood or draw(st.sampled_from(("bernoulli", "gaussian"))),
+    }
+
+
+def parallel_rows(b: int, d: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """float64 (z0, z1), (B, D), whose rows are exactly parallel or opposite: z1 = c·z0, c = ±2^k.
+
+    Rows have entries ±2^j on 1 or 4 coordinates, so dot products and norms are exact and the
+    cosine is exactly ±1 however it is computed: the case where slerp must fall back to lerp.
+    """
+    g = generator(seed)
+    z0 = torch.zeros(b, d, dtype=torch.float64)
+    for i in range(b):
+        n = 4 if d >= 4 and bool(torch.rand((), generator=g) < 0.5) else 1  # norm 2^j·√n is exact
+        idx = torch.randperm(d, generator=g)[:n]
+        signs = (torch.randint(0, 2, (n,), generator=g) * 2 - 1).double()
+        z0[i, idx] = signs * 2.0 ** int(torch.randint(-1, 2, (), generator=g))
+    sign = (torch.randint(0, 2, (b, 1), generator=g) * 2 - 1).double()
+    c = sign * 2.0 ** torch.randint(-1, 3, (b, 1), generator=g).double()
+    return z0, z0 * c
+
+
+def separated_rows(b: int, d: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """float64 random (z0, z1), (B, D) with D ≥ 2, every pair of rows with sin Ω ≥ 1e-2."""
+    z0 = make_tensor((b, d), torch.float64, seed)
+    z1 = make_tensor((b, d), torch.float64, seed + 1, scale=1.5)
+    cos = (z0 * z1).sum(-1) / (z0.norm(dim=-1) * z1.norm(dim=-1))
+    for i in ((1 - cos.square()).clamp_min(0).sqrt() < 1e-2).nonzero().flatten().tolist():
+        # Replace z1's row by one orthogonal to z0's: rotate z0 by 90° in the plane of its
+        # largest coordinate and another one.
+        j = int(z0[i].abs().argmax())
+        k = (j + 1) % d
+        z1[i] = 0.0
+        z1[i, j], z1[i, k] = -z0[i, k], z0[i, j]
+    return z0, z1
+
+
+@st.composite
+def slerp_inputs(draw: st.DrawFn, *, parallel: bool | None = None, t_tensor: bool | None = None) -> dict[str, Any]:
+    """z0, z1: (B, D) with non-zero rows; t: a float or a (B,) tensor in [0, 1].
+
+    parallel=True: every pair of rows exactly parallel or opposite; False: every pair with
+    sin Ω ≥ 1e-2; None: a mix. Nothing in between is drawn (outside the contract).
+    """
+    b, dtype, seed = draw(dims(1, 6)), draw(float_dtypes()), draw(seeds())
+    if parallel:
+        z0, z1 = parallel_rows(b, draw(dims(1, 6)), seed)
+    else:
+        d = draw(dims(2, 6))
+        z0, z1 = separated_rows(b, d, seed)
+        if parallel is None:
+            p0, p1 = parallel_rows(b, d, seed + 2)
+            pick = torch.rand(b, 1, generator=generator(seed + 3)) < 0.3  # rows that are (anti)parallel
+            z0, z1 = torch.where(pick, p0, z0), torch.where(pick, p1, z1)
+    use_tensor = draw(st.booleans()) if t_tensor is None else t_tensor
+    if use_tensor:
+        t: Any = make_tensor((b,), dtype, seed + 4, low=0.0, high=1.0)
+    else:
+        t = draw(st.floats(0.0, 1.0))
+    return {"z0": z0.to(dtype), "z1": z1.to(dtype), "t": t}
+
+
+# ---- gan ----
+
+
+@st.composite
+def gan_logits(draw: st.DrawFn, *, dtype: torch.dtype | None = None, scale: float = 4.0, extreme: bool = False) -> torch.Tensor:
+    """Discriminator logits, (B,) or (B, 1); extreme=True: about half the entries are ±100."""
+    shape = (draw(dims()), 1) if draw(st.booleans()) else (draw(dims()),)
+    dtype = dtype or draw(float_dtypes())
+    seed = draw(seeds())
+    logits = make_tensor(shape, dtype, seed, scale=scale)
+    if extreme:
+        g = generator(seed + 1)
+        pick = torch.rand(shape, generator=g) < 0.5
+        pick.view(-1)[0] = True  # at least one extreme entry
+        sign = torch.randint(0, 2, shape, generator=g) * 2 - 1
+        logits = torch.where(pick, (100.0 * sign).to(dtype), logits)
+    return logits
+
+
+@st.composite
+def gradient_penalty_inputs(draw: st.DrawFn, *, images: bool | None = None, min_batch: int = 1) -> dict[str, Any]:
+    """real, fake: (B, D) or (B, C, H, W); alpha: (B,) in [0, 1]; weight; a seed for the critic."""
+    b = draw(dims(min_batch, 6))
+    shape = (b, *draw(vector_or_image_shapes(images=images)))
+    dtype, seed = draw(float_dtypes()), draw(seeds())
+    return {
+        "real": make_tensor(shape, dtype, seed),
+        "fake": make_tensor(shape, dtype, seed + 1, scale=2.0),
+        "alpha": make_tensor((b,), dtype, seed + 2, low=0.0, high=1.0),
+        "weight": draw(st.sampled_from((10.0, 1.0, 0.5, 3.0))),
+        "critic_seed": draw(seeds()),
+    }
+
+
+@st.composite
+def minibatch_stddev_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """x: (B, C, H, W) and group_size such that G = min(group_size, B) divides B; eps."""
+    group_size = draw(st.integers(1, 6))
+    if draw(st.booleans()):
+        b = group_size * draw(dims(1, 3))  # G = group_size, B/G groups
+    else:
+        b = draw(st.integers(1, group_size))  # G = B: a single group
+    shape = (b, draw(dims(1, 3)), draw(dims(1, 3)), draw(dims(1, 3)))
+    return {
+        "x": make_tensor(shape, draw(float_dtypes()), draw(seeds())),
+        "group_size": group_size,
+        "eps": draw(st.sampled_from((1e-8, 1e-4, 1e-2))),
+    }
+
+
+@st.composite
+def condition_inputs(draw: st.DrawFn, *, images: bool | None = None) -> dict[str, Any]:
+    """x: (B, D) or (B, C, H, W); labels: (B,) int64 in [0, num_classes); num_classes."""
+    b, k = draw(dims()), draw(dims(1, 6))
+    seed = draw(seeds())
+    return {
+        "x": make_tensor((b, *draw(vector_or_image_shapes(images=images))), draw(float_dtypes()), seed),
+        "labels": torch.randint(0, k, (b,), generator=generator(seed + 1)),
+        "num_classes": k,
+    }
+
+
+# ---- diffusion ----
+
+DIFFUSION_SCHEDULE_KINDS = ("linear", "cosine", "random")
+
+
+@st.composite
+def beta_schedules(draw: st.DrawFn, *, min_steps: int = 1, max_steps: int = 30) -> torch.Tensor:
+    """A float64 beta schedule (T,): linear with random endpoints, cosine (capped at 0.999, so
+    its last ᾱ is tiny, as in real models), or random increasing betas."""
+    num_steps = draw(st.integers(min_steps, max_steps))
+    kind = draw(st.sampled_from(DIFFUSION_SCHEDULE_KINDS))
+    if kind == "linear":
+        start = draw(st.floats(1e-4, 0.05))
+        end = draw(st.floats(start, 0.3))
+        return torch.linspace(start, end, num_steps, dtype=torch.float64)
+    if kind == "cosine":
+        u = torch.arange(num_steps + 1, dtype=torch.float64) / num_steps
+        alpha_bar = torch.cos((u + 0.008) / 1.008 * torch.pi / 2) ** 2
+        return (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=0.999)
+    return make_tensor((num_steps,), torch.float64, draw(seeds()), low=1e-4, high=0.3).sort().values
+
+
+@st.composite
+def diffusion_shapes(draw: st.DrawFn, *, min_rank: int = 1, max_rank: int = 4, tied: bool = False) -> tuple[int, ...]:
+    """(B, ...) of rank min_rank–max_rank whose other dims are often B itself, so that a
+    per-sample coefficient broadcast along the last axis instead of the batch axis runs and
+    shows. ``tied``: every other dim is B or 1, so such a bug never raises, it only gives
+    wrong values or a wrong shape."""
+    b = draw(dims(1, 4))
+    rank = draw(st.integers(min_rank, max_rank))
+    other = st.sampled_from((b, 1)) if tied else st.one_of(st.just(b), dims(1, 3))
+    return (b, *(draw(other) for _ in range(rank - 1)))
+
+
+@st.composite
+def q_sample_inputs(draw: st.DrawFn, *, tied: bool = False) -> dict[str, Any]:
+    """x0 and noise (B, ...) of the drawn dtype, per-sample t (B,) int64, float64 alphas_cumprod (T,)."""
+    betas = draw(beta_schedules())
+    shape = draw(diffusion_shapes(tied=tied))
+    dtype = draw(float_dtypes())
+    seed = draw(seeds())
+    return {
+        "x0": make_tensor(shape, dtype, seed),
+        "t": torch.randint(0, len(betas), (shape[0],), generator=generator(seed + 1)),
+        "noise": make_tensor(shape, dtype, seed + 2),
+        "alphas_cumprod": torch.cumprod(1 - betas, dim=0),
+    }
+
+
+@st.composite
+def ddpm_step_inputs(draw: st.DrawFn, *, min_t: int = 0, max_t: int | None = None) -> dict[str, Any]:
+    """eps, x_t, noise of one shape and dtype, an int t in [min_t, T), float64 betas, a variance kind.
+    At t = 0 the noise is sometimes None (allowed there)."""
+    betas = draw(beta_schedules(min_steps=min_t + 1))
+    t = draw(st.integers(min_t, len(betas) - 1 if max_t is None else min(max_t, len(betas) - 1)))
+    shape = draw(diffusion_shapes())
+    dtype = draw(float_dtypes())
+    seed = draw(seeds())
+    noise = None if t == 0 and draw(st.booleans()) else make_tensor(shape, dtype, seed + 2)
+    return {
+        "eps": make_tensor(shape, dtype, seed),
+        "t": t,
+        "x_t": make_tensor(shape, dtype, seed + 1),
+        "betas": betas,
+        "noise": noise,
+        "variance": draw(st.sampled_from(("fixed_small", "fixed_large"))),
+    }
+
+
+def ddim_etas() -> st.SearchStrategy[float]:
+    """η in [0, 1], with the two named cases (DDIM, DDPM-like) drawn often."""
+    return st.one_of(st.sampled_from((0.0, 1.0)), st.floats(0.0, 1.0))
+
+
+@st.composite
+def ddim_step_inputs(draw: st.DrawFn, *, min_t_prev: int = -1, eta: float | None = None, eta_tensor: bool = False) -> dict[str, Any]:
+    """eps, x_t (and noise when η > 0) of one shape and dtype, ints t_prev < t (t_prev = −1 is
+    the last step), float64 alphas_cumprod, η (a 0-d float64 tensor when ``eta_tensor``)."""
+    betas = draw(beta_schedules(min_steps=max(1, min_t_prev + 2)))
+    t = draw(st.integers(min_t_prev + 1, len(betas) - 1))
+    t_prev = draw(st.integers(min_t_prev, t - 1))
+    eta = draw(ddim_etas()) if eta is None else eta
+    shape = draw(diffusion_shapes())
+    dtype = draw(float_dtypes())
+    seed = draw(seeds())
+    return {
+        "eps": make_tensor(shape, dtype, seed),
+        "t": t,
+        "t_prev": t_prev,
+        "x_t": make_tensor(shape, dtype, seed + 1),
+        "alphas_cumprod": torch.cumprod(1 - betas, dim=0),
+        "eta": torch.tensor(eta, dtype=torch.float64) if eta_tensor else eta,
+        "noise": make_tensor(shape, dtype, seed + 2) if eta > 0 else None,
+    }
+
+
+def guidance_scales() -> st.SearchStrategy[float]:
+    """Guidance scales as used in practice (0, 1, 7.5) and around them, negatives included."""
+    return st.one_of(st.sampled_from((0.0, 1.0, 7.5)), st.floats(-2.0, 15.0))
+
+
+@st.composite
+def guidance_inputs(draw: st.DrawFn, *, scale_kind: str | None = None, tied: bool = False) -> dict[str, Any]:
+    """eps_uncond, eps_cond (B, ...) and a scale: a float, a 0-d tensor, or a per-sample
+    (B, 1, ..., 1) tensor (of the data's dtype or float64)."""
+    shape = draw(diffusion_shapes(tied=tied))
+    dtype = draw(float_dtypes())
+    seed = draw(seeds())
+    kind = scale_kind or draw(st.sampled_from(("float", "0-d", "per-sample")))
+    if kind == "float":
+        scale: float | torch.Tensor = draw(guidance_scales())
+    else:
+        scale_shape = () if kind == "0-d" else (shape[0],) + (1,) * (len(shape) - 1)
+        scale_dtype = draw(st.sampled_from((dtype, torch.float64)))
+        scale = make_tensor(scale_shape, scale_dtype, seed + 2, low=-2.0, high=15.0)
+    return {"eps_uncond": make_tensor(shape, dtype, seed), "eps_cond": make_tensor(shape, dtype, seed + 1), "scale": scale}

@@ -99,3 +99,18 @@ def test_corrupt_store_is_reported_and_kept(tmp_path) -> None:
 def test_version() -> None:
     proc = run_grade("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("genlab ")
+
+
+def test_all_reference_solutions_pass_through_the_worker(store_env) -> None:
+    code, report = grade_json("--all", "--submission", str(ROOT / "solutions"), "--device", "cpu", env=store_env)
+    failing = [(e["id"], e["message"], [(p["name"], p["message"]) for p in e["properties"] if not p["passed"]]) for e in report["exercises"] if not e["passed"]]
+    assert code == 0, failing
+    assert report["score"] == report["max_score"]
+
+
+def test_all_stubs_are_not_implemented(store_env) -> None:
+    code, report = grade_json("--all", "--device", "cpu", env=store_env)
+    assert code == 1
+    for exercise in report["exercises"]:
+        assert exercise["status"] == "not_implemented", (exercise["id"], exercise["status"], exercise["message"])
+        assert exercise["message"].startswith("not implemented yet — ")
