@@ -8,10 +8,10 @@ tensor that requires grad, the gradient must reach it (do not call .item() or fl
 
 from __future__ import annotations
 
-import math  # noqa: F401 - you may need it
+import math  # you may need it
 
-import torch  # noqa: F401 - you will need it
-import torch.nn.functional as F  # noqa: F401 - you may need it
+import torch  # you will need it
+import torch.nn.functional as F  # you may need it
 from torch import Tensor
 
 

@@ -8,9 +8,9 @@ for float64 inputs.
 
 from __future__ import annotations
 
-import math  # noqa: F401 - you may need it
+import math  # you may need it
 
-import torch  # noqa: F401 - you will need it
+import torch  # you will need it
 from torch import Tensor
 
 

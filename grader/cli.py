@@ -4,6 +4,7 @@
     grade                                           progress summary and what to do next
     grade show q46 [--answer] [--lang ru|en]        read a question of the bank
     grade check-bank [PATH]                         validate a question bank file
+    grade batch CLASS_DIR --csv grades.csv          grade one folder per student
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rich.console import Console
 from grader import __version__, paths
 from grader.errors import UsageError
 
-SUBCOMMANDS = ("show", "check-bank")
+SUBCOMMANDS = ("show", "check-bank", "batch")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -51,7 +52,7 @@ def _fail(message: str) -> typer.Exit:
 grade_app = typer.Typer(add_completion=False, rich_markup_mode=None, help=__doc__)
 
 
-@grade_app.command(epilog="More: `grade show q46 [--answer]`, `grade check-bank [PATH]`.")
+@grade_app.command(epilog="More: `grade show q46 [--answer]`, `grade check-bank [PATH]`, `grade batch CLASS_DIR --csv FILE`.")
 def grade(
     targets: Annotated[list[str] | None, typer.Argument(help="Questions (q46), exercises (flows.log_prob) or topics (flows).", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Grade every exercise.")] = False,
@@ -207,6 +208,44 @@ def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [
         err.print(f"[red]Error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     out.print(f"{target}: {len(bank.questions)} questions in {len(bank.sections)} sections, all valid.")
+
+
+@tools_app.command("batch")
+def batch(
+    class_dir: Annotated[Path, typer.Argument(help="A folder with one sub-folder of topic modules per student.")],
+    targets: Annotated[list[str] | None, typer.Option("--target", "-t", help="Question, exercise or topic to grade (repeatable) [default: all exercises].", show_default=False)] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write one row per student here.", show_default=False)] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write every verdict here.", show_default=False)] = None,
+    device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto.")] = Device.cpu,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call may take.", min=0.1)] = 10.0,
+    exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
+    memory: Annotated[int, typer.Option("--memory-mb", help="Memory one worker may use, in MiB.", min=64)] = 4096,
+) -> None:
+    """Grade a whole class and export the grades (CSV for a gradebook, JSON for everything)."""
+    from grader.batch import grade_class, write_csv, write_json
+    from grader.catalog import EXERCISES
+    from grader.targets import resolve
+
+    try:
+        exercise_ids = resolve(targets)[0] if targets else list(EXERCISES)
+        if not exercise_ids:
+            raise UsageError("the targets select no exercise (theory-only questions have none)")
+
+        def progress(grade: object) -> None:
+            report = grade.report  # type: ignore[attr-defined]
+            out.print(f"{grade.student}: {report.score}/{report.max_score}")  # type: ignore[attr-defined]
+
+        grades = grade_class(class_dir, exercise_ids, device=device.value, solutions=paths.solutions_dir(), call_timeout=timeout, exercise_timeout=exercise_timeout, memory_limit_mb=memory, on_student=progress)
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    for path, write in ((csv_path, lambda p: write_csv(p, grades, exercise_ids)), (json_path, lambda p: write_json(p, grades))):
+        if path is not None:
+            try:
+                write(path)
+            except OSError as exc:
+                raise _fail(f"cannot write {path}: {exc.strerror}") from None
+            out.print(f"wrote {path}")
+    out.print(f"graded {len(grades)} students")
 
 
 def main(argv: list[str] | None = None) -> None:

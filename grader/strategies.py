@@ -217,16 +217,16 @@ def transformer_block_params(d_model: int, d_ff: int, dtype: torch.dtype, seed: 
 
 
 @st.composite
-def block_inputs(draw: st.DrawFn, *, decoder: bool = False, mask_kind: str | None = None) -> dict[str, Any]:
+def block_inputs(draw: st.DrawFn, *, decoder: bool = False, mask_kind: str | None = None, min_len: int = 1) -> dict[str, Any]:
     """x (B, L, d), [memory (B, Lm, d)], params (a state_dict), num_heads, norm_first, [mask].
 
     d ∈ {4, 6, 8} (at least 4 features keep the layer norms well conditioned in float32),
-    num_heads divides d, L and Lm ≤ 5 and drawn independently. Encoder masks: ``mask_kind``
+    num_heads divides d, min_len ≤ L ≤ 5 and Lm ≤ 5 drawn independently. Encoder masks: ``mask_kind``
     "none", "2d" (L, L) or "3d" (B, L, L), drawn when None.
     """
     d = draw(st.sampled_from((4, 6, 8)))
     num_heads = draw(st.sampled_from([h for h in (1, 2, 3, 4) if d % h == 0]))
-    b, length, d_ff = draw(dims(1, 3)), draw(dims(1, 5)), draw(dims(2, 8))
+    b, length, d_ff = draw(dims(1, 3)), draw(dims(min_len, 5)), draw(dims(2, 8))
     dtype = draw(float_dtypes())
     seed = draw(seeds())
     inputs: dict[str, Any] = {
