@@ -8,9 +8,9 @@ eps) is float32, results are float32: the result always takes the data's dtype.
 
 from __future__ import annotations
 
-import math  # noqa: F401 - you will need it
+import math  # you will need it
 
-import torch  # noqa: F401 - you will need it
+import torch  # you will need it
 from torch import Tensor
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch  # noqa: F401 - you will need it
-import torch.nn.functional as F  # noqa: F401 - you will need it
+import torch  # you will need it
+import torch.nn.functional as F  # you will need it
 from torch import Tensor
 
 

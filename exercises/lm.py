@@ -8,8 +8,8 @@ argument: never from torch's global random state.
 
 from __future__ import annotations
 
-import torch  # noqa: F401 - you will need it
-import torch.nn.functional as F  # noqa: F401 - you will need it
+import torch  # you will need it
+import torch.nn.functional as F  # you will need it
 from torch import Tensor, nn
 
 

@@ -6,8 +6,8 @@ Convention: batch first, latent codes are (B, D); results keep the input's dtype
 
 from __future__ import annotations
 
-import torch  # noqa: F401 - you will need it
-import torch.nn.functional as F  # noqa: F401 - you may need it
+import torch  # you will need it
+import torch.nn.functional as F  # you may need it
 from torch import Tensor
 
 

@@ -21,6 +21,7 @@ from grader import protocol
 from grader.failures import Abort
 
 OUTPUT_CAP = 4000  # characters of a submission's prints shown with a result
+STARTUP_TIMEOUT = 120.0  # seconds a fresh worker may take to import torch
 
 
 class Connection(Protocol):
@@ -90,10 +91,20 @@ class WorkerConnection:
         os.close(to_worker_r)
         os.close(from_worker_w)
         self._send, self._recv = to_worker_w, from_worker_r
+        self._ready = False
+
+    def _ensure_ready(self) -> None:
+        """Wait for a fresh worker to start (it imports torch) outside any call's time limit."""
+        if self._ready:
+            return
+        self._ready = True
+        protocol.write_frame(self._send, pickle.dumps({"op": "ping"}))
+        self._read_with_deadline(self._wait_readable(time.monotonic() + STARTUP_TIMEOUT), time.monotonic() + STARTUP_TIMEOUT)
 
     def request(self, message: dict[str, Any], timeout: float) -> protocol.Decoded:
         assert self._proc is not None
         try:
+            self._ensure_ready()
             protocol.write_frame(self._send, pickle.dumps(message))
         except (BrokenPipeError, OSError):
             self._died()

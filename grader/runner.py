@@ -56,7 +56,7 @@ def grade_exercise(
         result.duration_s = time.monotonic() - start
         return result
 
-    problem = _probe(student, exercise)
+    problem = _probe(student, exercise, max(call_timeout, 30.0))
     if problem:
         result.properties = [_not_run(p) for p in props]
         return finish("error", problem)
@@ -88,8 +88,11 @@ def grade_exercise(
     return finish("passed" if passed else "failed")
 
 
-def _probe(student: Student, exercise: Exercise) -> str | None:
-    """A one-line reason the exercise cannot be graded at all (missing file, import error)."""
+def _probe(student: Student, exercise: Exercise, timeout: float) -> str | None:
+    """A one-line reason the exercise cannot be graded at all (missing file, import error).
+
+    Loading the module gets its own, longer limit: a submission's imports are not a call."""
+    saved, student.call_timeout = student.call_timeout, timeout
     try:
         student._request({"op": "probe", "topic": exercise.topic, "name": exercise.name})
     except Abort as abort:
@@ -97,6 +100,8 @@ def _probe(student: Student, exercise: Exercise) -> str | None:
     except PropertyFailure as failure:
         text = failure.message.removeprefix("your code raised ")
         return f"{exercise.topic}.py could not be loaded: {text}"
+    finally:
+        student.call_timeout = saved
     return None
 
 

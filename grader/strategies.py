@@ -857,13 +857,15 @@ def ddim_etas() -> st.SearchStrategy[float]:
 
 
 @st.composite
-def ddim_step_inputs(draw: st.DrawFn, *, min_t_prev: int = -1, eta: float | None = None, eta_tensor: bool = False) -> dict[str, Any]:
+def ddim_step_inputs(draw: st.DrawFn, *, min_t_prev: int = -1, etas: st.SearchStrategy[float] | None = None, consecutive: bool = False, eta_tensor: bool | None = False) -> dict[str, Any]:
     """eps, x_t (and noise when η > 0) of one shape and dtype, ints t_prev < t (t_prev = −1 is
-    the last step), float64 alphas_cumprod, η (a 0-d float64 tensor when ``eta_tensor``)."""
+    the last step; ``consecutive``: t_prev = t − 1), float64 alphas_cumprod, and η drawn from
+    ``etas`` (a 0-d float64 tensor when ``eta_tensor``; drawn when it is None)."""
     betas = draw(beta_schedules(min_steps=max(1, min_t_prev + 2)))
     t = draw(st.integers(min_t_prev + 1, len(betas) - 1))
-    t_prev = draw(st.integers(min_t_prev, t - 1))
-    eta = draw(ddim_etas()) if eta is None else eta
+    t_prev = t - 1 if consecutive else draw(st.integers(min_t_prev, t - 1))
+    eta = draw(etas or ddim_etas())
+    as_tensor = draw(st.booleans()) if eta_tensor is None else eta_tensor
     shape = draw(diffusion_shapes())
     dtype = draw(float_dtypes())
     seed = draw(seeds())
@@ -873,7 +875,31 @@ def ddim_step_inputs(draw: st.DrawFn, *, min_t_prev: int = -1, eta: float | None
         "t_prev": t_prev,
         "x_t": make_tensor(shape, dtype, seed + 1),
         "alphas_cumprod": torch.cumprod(1 - betas, dim=0),
-        "eta": torch.tensor(eta, dtype=torch.float64) if eta_tensor else eta,
+        "eta": torch.tensor(eta, dtype=torch.float64) if as_tensor else eta,
+        "noise": make_tensor(shape, dtype, seed + 2) if eta > 0 else None,
+    }
+
+
+@st.composite
+def ddim_grid_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """A step on a diffusers DDIM grid: float64 betas (T,), n inference steps, t = k·(T // n) and
+    t_prev = t − T // n (negative at the last step), η, and eps, x_t, noise (None when η = 0)."""
+    betas = draw(beta_schedules())
+    n = draw(st.integers(1, len(betas)))
+    ratio = len(betas) // n
+    k = draw(st.integers(0, n - 1))
+    eta = draw(ddim_etas())
+    shape = draw(diffusion_shapes())
+    dtype = draw(float_dtypes())
+    seed = draw(seeds())
+    return {
+        "betas": betas,
+        "num_inference_steps": n,
+        "t": k * ratio,
+        "t_prev": (k - 1) * ratio,
+        "eta": eta,
+        "eps": make_tensor(shape, dtype, seed),
+        "x_t": make_tensor(shape, dtype, seed + 1),
         "noise": make_tensor(shape, dtype, seed + 2) if eta > 0 else None,
     }
 

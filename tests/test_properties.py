@@ -75,3 +75,11 @@ def test_every_mistake_is_diagnosed(exercise_id: str) -> None:
         assert result.status == "failed", f"{mistake.name} passed every property"
         diagnoses = {p.diagnosis for p in result.properties if p.status == "failed"}
         assert mistake.message in diagnoses, f"{mistake.name} was never diagnosed: {diagnoses}"
+
+
+def test_grading_is_reproducible() -> None:
+    """The same wrong code gets the same verdicts and counterexamples on every run."""
+    exercise = "attention.scaled_dot_product_attention"
+    wrong = REGISTRY[exercise].mistakes[0].impl
+    first, second = grade_impl(exercise, wrong), grade_impl(exercise, wrong)
+    assert [(p.name, p.status, p.message, p.counterexample) for p in first.properties] == [(p.name, p.status, p.message, p.counterexample) for p in second.properties]

@@ -135,6 +135,13 @@ def _loose(ctx: Context, dtype: torch.dtype) -> tuple[float, float]:
     return 10 * rtol, 10 * atol
 
 
+def _forget_calls(ctx: Context) -> None:
+    """The checks that follow are about gradients or dtypes, not values: forget the recorded
+    calls, so that a failure names no value-level mistake (one may coincide with the right
+    values on this input). Values are checked, with diagnoses, before this is called."""
+    ctx.student.calls.clear()
+
+
 def _net_param_names(a: dict[str, Any]) -> list[str]:
     return [name for net in (a["scale_net"], a["shift_net"]) for name, _ in net.named_parameters()]
 
@@ -268,6 +275,7 @@ def _gradients_reach_both_nets(ctx: Context, a: dict[str, Any], seed: int) -> No
     layer = ctx.new(*_coupling_init(a))
     g_y, g_ld = gs.make_tensor(tuple(x.shape), x.dtype, seed), gs.make_tensor((x.shape[0],), x.dtype, seed + 1)
     _, grads = layer.vjp("forward", (x,), (g_y, g_ld), ["params"])
+    _forget_calls(ctx)
     found = _by_net_param(ctx, grads["params"], _net_param_names(a), _shown(a))
     for net in ("scale", "shift"):
         net_grads = {n: g for n, g in found.items() if n.startswith(net + "_")}
@@ -287,10 +295,12 @@ def _dtype_contract(ctx: Context, a: dict[str, Any]) -> None:
     y, log_det = _pair(ctx, layer64(x), tuple(x.shape), "forward", _shown(a))
     x_back, inverse_log_det = _pair(ctx, layer64.call("inverse", y), tuple(x.shape), "inverse", _shown(a))
     dtypes = [str(t.dtype) for t in (y, log_det, x_back, inverse_log_det)]
+    _forget_calls(ctx)
     ctx.check(dtypes == ["torch.float64"] * 4, f"inputs and nets were float64; (y, log_det) of forward and inverse are {dtypes}", inputs=_shown(a))
     moved = ctx.new(*init32)
     moved.call("to", torch.float64)
     got = _pair(ctx, moved(x), tuple(x.shape), "forward", _shown(a))
+    _forget_calls(ctx)
     ctx.assert_close(got, (y, log_det), inputs=_shown(a), what="forward of a float32 layer moved to float64 (compared with your layer built in float64)")
 
 
@@ -313,11 +323,13 @@ def _gradients_match(ctx: Context, a: dict[str, Any], seed: int) -> None:
     x = a["x"]
     g_y, g_ld = gs.make_tensor(tuple(x.shape), x.dtype, seed), gs.make_tensor((x.shape[0],), x.dtype, seed + 1)
     layer = ctx.new(*_coupling_init(a))
-    _, grads = layer.vjp("forward", (x,), (g_y, g_ld), [0, "params"])
-    found = _by_net_param(ctx, grads["params"], _net_param_names(a), _shown(a))
+    value, grads = layer.vjp("forward", (x,), (g_y, g_ld), [0, "params"])
     ref = _ref_layer(ctx, a)
     xr = x.clone().requires_grad_(True)
     y, log_det = ref(xr)
+    ctx.assert_close(_pair(ctx, value, tuple(x.shape), "forward", _shown(a)), (y, log_det), inputs=_shown(a), what="forward(x)")
+    _forget_calls(ctx)
+    found = _by_net_param(ctx, grads["params"], _net_param_names(a), _shown(a))
     ref_params = dict(ref.scale_net.named_parameters()) | dict(ref.shift_net.named_parameters())
     names = list(ref_params)
     expected = torch.autograd.grad((y, log_det), [xr, *ref_params.values()], (g_y, g_ld), allow_unused=True)
@@ -431,12 +443,16 @@ def _integrates_to_one(ctx: Context, dtype: torch.dtype, chain: st.DataObject) -
 def _gradients_known_answer(ctx: Context, dtype: torch.dtype, b: int, d: int, seed: int) -> None:
     x = gs.make_tensor((b, d), dtype, seed)
     ones = torch.ones(b, dtype=dtype)
-    _, grads = ctx.student.vjp(ctx.exercise.name, (x, []), ones, [0])
+    value, grads = ctx.student.vjp(ctx.exercise.name, (x, []), ones, [0])
+    ctx.assert_close(value, _standard_normal(x), inputs={"x": x, "transforms": []}, what="log_prob(x, [])")
+    _forget_calls(ctx)
     ctx.assert_close(grads["inputs"][0], -x, inputs={"x": x, "transforms": []}, what="the gradient of Σ log_prob(x, []) with respect to x (expected −x)")
     s, shift = gs.make_tensor((d,), dtype, seed + 1, scale=0.5), gs.make_tensor((d,), dtype, seed + 2)
     transforms = nn.ModuleList([fixtures.ElementwiseAffine(s, shift)])
-    _, grads = ctx.student.vjp(ctx.exercise.name, (x, transforms), ones, [0, ["params", 1]])
+    value, grads = ctx.student.vjp(ctx.exercise.name, (x, transforms), ones, [0, ["params", 1]])
     z = x * torch.exp(s) + shift
+    ctx.assert_close(value, _standard_normal(z) + s.sum(), inputs={"x": x, "s": s, "b": shift}, what="log_prob(x, [affine])")
+    _forget_calls(ctx)
     expected = {"x": -z * torch.exp(s), "args[1].0.log_scale": (-z * x * torch.exp(s)).sum(0) + b, "args[1].0.shift": -z.sum(0)}
     got = {"x": grads["inputs"][0], **grads["params"]}
     for name, e in expected.items():
@@ -450,6 +466,7 @@ def _gradients_known_answer(ctx: Context, dtype: torch.dtype, b: int, d: int, se
 def _lp_dtype_contract(ctx: Context, a: dict[str, Any]) -> None:
     x = a["x"]
     got = ctx.call(x, a["transforms"])
+    _forget_calls(ctx)
     ctx.check(isinstance(got, torch.Tensor) and tuple(got.shape) == (x.shape[0],), f"expected shape (B,) = {(x.shape[0],)}, got {getattr(got, 'shape', type(got).__name__)}", inputs=_flow_shown(a))
     ctx.check(got.dtype == x.dtype, f"x was {x.dtype}, the result is {got.dtype}", inputs=_flow_shown(a))
 
@@ -466,11 +483,13 @@ def _lp_matches_reference(ctx: Context, a: dict[str, Any]) -> None:
 def _grads_vs_reference(ctx: Context, fn_args: tuple[torch.Tensor, nn.ModuleList], g: torch.Tensor, inputs: dict[str, Any]) -> None:
     """vjp of the student's function w.r.t. its tensor input and the transforms' parameters, against the reference's autograd."""
     t, transforms = fn_args
-    _, grads = ctx.student.vjp(ctx.exercise.name, (t, transforms), g, [0, ["params", 1]])
+    value, grads = ctx.student.vjp(ctx.exercise.name, (t, transforms), g, [0, ["params", 1]])
     ref_transforms = copy.deepcopy(transforms)
     tr = t.clone().requires_grad_(True)
     params = dict(ref_transforms.named_parameters())
     out = ctx.ref(tr, ref_transforms)
+    ctx.assert_close(value, out, inputs=inputs)
+    _forget_calls(ctx)
     expected = torch.autograd.grad(out, [tr, *params.values()], g, allow_unused=True)
     got_x = grads["inputs"][0]
     ctx.check(got_x is not None, "no gradient reached the input: is the computation detached?", inputs=inputs)
@@ -556,8 +575,14 @@ def _small_chains(ctx: Context, a: dict[str, Any]) -> None:
 def _sample_gradient(ctx: Context, dtype: torch.dtype, b: int, d: int, n: int, seed: int) -> None:
     transforms = [gs.flow_transform("affine", d, dtype, seed + 10 * i) for i in range(n)]
     z, g = gs.make_tensor((b, d), dtype, seed), gs.make_tensor((b, d), dtype, seed + 1)
-    _, grads = ctx.student.vjp(ctx.exercise.name, (z, transforms), g, [0])
+    value, grads = ctx.student.vjp(ctx.exercise.name, (z, transforms), g, [0])
     total_scale = sum(t.log_scale.detach() for t in transforms)
+    with torch.no_grad():
+        x = z
+        for t in reversed(transforms):
+            x, _ = t.inverse(x)
+    ctx.assert_close(value, x, inputs=_sample_shown(z, transforms), what="sample(z)")
+    _forget_calls(ctx)
     ctx.check(grads["inputs"][0] is not None, "no gradient reached z: is the computation detached?", inputs=_sample_shown(z, transforms))
     ctx.assert_close(grads["inputs"][0], g * torch.exp(-total_scale), inputs=_sample_shown(z, transforms), what="the gradient with respect to z")
 
@@ -567,6 +592,7 @@ def _sample_gradient(ctx: Context, dtype: torch.dtype, b: int, d: int, n: int, s
 def _s_dtype_contract(ctx: Context, a: dict[str, Any]) -> None:
     z = a["x"]
     got = ctx.call(z, a["transforms"])
+    _forget_calls(ctx)
     ctx.check(isinstance(got, torch.Tensor) and got.shape == z.shape, f"expected a tensor of z's shape {tuple(z.shape)}, got {getattr(got, 'shape', type(got).__name__)}", inputs=_sample_shown(z, a["transforms"]))
     ctx.check(got.dtype == z.dtype, f"z was {z.dtype}, the result is {got.dtype}", inputs=_sample_shown(z, a["transforms"]))
 

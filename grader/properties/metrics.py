@@ -8,6 +8,7 @@ inputs' dtype explicitly (``_tol``).
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from hypothesis import assume, example, given
@@ -203,7 +204,9 @@ def _fs_biased(features):
 
 
 def _fs_columns_as_samples(features):
-    return features.mean(dim=0), torch.cov(features)  # torch.cov wants variables in rows
+    with warnings.catch_warnings():  # torch.cov warns when there is one column (no degrees of freedom)
+        warnings.simplefilter("ignore")
+        return features.mean(dim=0), torch.cov(features)  # torch.cov wants variables in rows
 
 
 def _fs_scalar_for_d1(features):
@@ -340,12 +343,12 @@ def _fd_real_before_sqrt(mu1, sigma1, mu2, sigma2):
 frechet = Exercise(
     "metrics.frechet_distance",
     mistakes=[
+        Mistake("real_before_sqrt", "your output is NaN, as when the square root is taken of eigenvalues of Σ1Σ2 that rounding made slightly negative (their exact value is 0 for singular covariances): clamp them at 0, or take the square root of the complex eigenvalues before the real part", _fd_real_before_sqrt),
         Mistake("elementwise_sqrt", "your output uses the elementwise square root of Σ1Σ2 (torch.sqrt); FID needs the matrix square root, whose trace is Σ√λ over the eigenvalues λ of Σ1Σ2", _fd_elementwise_sqrt),
         Mistake("no_sqrt", "your output uses tr(Σ1Σ2) without the matrix square root", _fd_no_sqrt),
         Mistake("no_factor_two", "your output subtracts tr (Σ1Σ2)^{1/2} once; the formula subtracts it twice: tr(Σ1 + Σ2 − 2(Σ1Σ2)^{1/2})", _fd_no_factor_two),
         Mistake("norm_not_squared", "your output adds ‖mu1 − mu2‖; the mean term is the squared norm ‖mu1 − mu2‖²", _fd_norm_not_squared),
         Mistake("product_of_roots", "your output uses tr(Σ1^{1/2}Σ2^{1/2}); (Σ1Σ2)^{1/2} equals Σ1^{1/2}Σ2^{1/2} only when Σ1 and Σ2 commute", _fd_product_of_roots),
-        Mistake("real_before_sqrt", "your output is NaN: the eigenvalues of Σ1Σ2 that should be 0 come out slightly negative for singular covariances; take the square root of the complex eigenvalues before the real part, or clamp them at 0", _fd_real_before_sqrt),
     ],
 )
 

@@ -33,12 +33,19 @@ def _ln_over_first_dim(x, weight, bias, eps=1e-5):
     return (x - mean) / torch.sqrt(var + eps) * weight + bias
 
 
+def _ln_one_pass_variance(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=-1, keepdim=True)
+    var = (x * x).mean(dim=-1, keepdim=True) - mean * mean  # E[x²] − E[x]²
+    return (x - mean) / torch.sqrt(var + eps) * weight + bias
+
+
 layer_norm = Exercise(
     "transformer.layer_norm",
     mistakes=[
         Mistake("unbiased_variance", "your output equals normalizing with the unbiased variance (torch.var's default, divided by D − 1); layer norm uses the biased one, var(unbiased=False)", _ln_unbiased_variance),
         Mistake("eps_outside_sqrt", "your output equals dividing by std + eps; eps goes inside the root: (x − mean) / sqrt(var + eps)", _ln_eps_outside_sqrt),
         Mistake("over_first_dim", "your output equals statistics over the first (batch) dimension, as batch norm does; layer norm takes them over the last dimension of each row", _ln_over_first_dim),
+        Mistake("one_pass_variance", "your output equals var = E[x²] − E[x]², which cancels catastrophically in float32 when a row's mean is large next to its spread; center first: var = mean((x − mean)²)", _ln_one_pass_variance),
     ],
 )
 
@@ -98,6 +105,7 @@ def _ln_dtype_contract(ctx: Context, a: dict) -> None:
 
 @layer_norm.property("matches_torch_layer_norm", "the output equals F.layer_norm over the last dim, also for rows whose variance is far below eps", tier="hidden")
 @given(a=gs.layer_norm_inputs())
+@example(a={"x": torch.tensor([[1.0, 1.001, 0.999], [-3.0, 5.0, 0.0]]), "weight": torch.ones(3), "bias": torch.zeros(3), "eps": 1e-5})
 def _ln_matches_torch(ctx: Context, a: dict) -> None:
     got = ctx.call(a["x"], a["weight"], a["bias"], a["eps"])
     expected = F.layer_norm(a["x"], a["x"].shape[-1:], a["weight"], a["bias"], a["eps"])
@@ -133,7 +141,8 @@ def _angles(num_positions, d_model, exponent_of_column):
 
 
 def _pe_concatenated_halves(num_positions, d_model):
-    angle = _angles(num_positions, d_model // 2, lambda j: j)[:, : d_model // 2] ** 1.0  # i / (d/2) = 2i / d
+    p = torch.arange(num_positions, dtype=torch.float64).unsqueeze(1)
+    angle = p / 10000.0 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)  # (P, d/2)
     return torch.cat((torch.sin(angle), torch.cos(angle)), dim=-1).float()
 
 

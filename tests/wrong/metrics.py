@@ -1,0 +1,168 @@
+"""Wrong implementations of the metrics exercises."""
+
+from __future__ import annotations
+
+import torch
+
+from grader.properties import metrics as props
+from grader.reference import load_reference
+from tests.harness import SOLUTIONS
+
+ref = load_reference(SOLUTIONS, "metrics")
+
+
+# ----------------------------------------------------------------------------- inception_score
+
+
+def is_exp_marginal_entropy(probs, splits=10):
+    """exp(H(p(y))) per split: forgets the conditional entropy term."""
+    scores = []
+    for part in props._contiguous_splits(probs, splits):
+        m = part.mean(dim=0)
+        scores.append((-torch.special.xlogy(m, m).sum()).exp())
+    return props._mean_std(scores)
+
+
+def is_default_one_split(probs, splits=1):
+    """Right score, wrong default number of splits."""
+    return ref.inception_score(probs, splits)
+
+
+def is_float32_internally(probs, splits=10):
+    """Rounds through float32: loses float64 precision."""
+    return ref.inception_score(probs.float(), splits)
+
+
+# ----------------------------------------------------------------------------- feature_statistics
+
+
+def fs_diagonal_only(features):
+    """Variances only: drops the covariances between features."""
+    return features.mean(dim=0), torch.diag(features.var(dim=0))
+
+
+def fs_detached(features):
+    """Right values, computed without autograd."""
+    with torch.no_grad():
+        return ref.feature_statistics(features)
+
+
+def fs_float32_internally(features):
+    """Rounds through float32 and casts back: float64 inputs lose range and precision."""
+    mu, sigma = ref.feature_statistics(features.float())
+    return mu.to(features.dtype), sigma.to(features.dtype)
+
+
+# ----------------------------------------------------------------------------- frechet_distance
+
+
+def fd_sigma1_twice(mu1, sigma1, mu2, sigma2):
+    """Adds tr Σ1 twice instead of tr Σ1 + tr Σ2."""
+    return ref.frechet_distance(mu1, sigma1, mu2, sigma2) + (sigma1.trace() - sigma2.trace()).item()
+
+
+def fd_cholesky(mu1, sigma1, mu2, sigma2):
+    """tr (LᵀΣ2L)^{1/2} with Σ1 = LLᵀ: right for positive definite Σ1, raises for singular ones."""
+    chol = torch.linalg.cholesky(sigma1)
+    middle = chol.T @ sigma2 @ chol
+    tr_covmean = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
+    diff = mu1 - mu2
+    return (diff @ diff + sigma1.trace() + sigma2.trace() - 2 * tr_covmean).item()
+
+
+def fd_float32_internally(mu1, sigma1, mu2, sigma2):
+    """Rounds through float32."""
+    return ref.frechet_distance(mu1.float(), sigma1.float(), mu2.float(), sigma2.float())
+
+
+# ----------------------------------------------------------------------------- precision_recall
+
+
+def pr_cross_radii_for_recall(real_features, fake_features, k=3):
+    """Recall measures each fake point's radius to the real set instead of within the fake set."""
+    precision = props._share(fake_features, real_features, props._distances(real_features, real_features).kthvalue(k + 1, dim=1).values)
+    cross = props._distances(fake_features, real_features).kthvalue(min(k, real_features.shape[0]), dim=1).values
+    return precision, props._share(real_features, fake_features, cross)
+
+
+def pr_all_instead_of_any(real_features, fake_features, k=3):
+    """A sample must be inside every ball of the manifold, not just one."""
+
+    def share(samples, manifold):
+        radii = props._distances(manifold, manifold).kthvalue(k + 1, dim=1).values
+        return (props._distances(samples, manifold) <= radii[None, :]).all(dim=1).double().mean().item()
+
+    return share(fake_features, real_features), share(real_features, fake_features)
+
+
+def pr_radius_of_sample(real_features, fake_features, k=3):
+    """Compares a sample's distances with the sample's own radius instead of the manifold point's."""
+
+    def share(samples, manifold):
+        radii = props._distances(samples, samples).kthvalue(k + 1, dim=1).values
+        return (props._distances(samples, manifold) <= radii[:, None]).any(dim=1).double().mean().item()
+
+    return share(fake_features, real_features), share(real_features, fake_features)
+
+
+def pr_default_k1(real_features, fake_features, k=1):
+    """Right shares, wrong default k."""
+    return ref.precision_recall(real_features, fake_features, k)
+
+
+def pr_tensors(real_features, fake_features, k=3):
+    """Returns 0-d tensors instead of Python floats."""
+    p, r = ref.precision_recall(real_features, fake_features, k)
+    return torch.tensor(p), torch.tensor(r)
+
+
+# ----------------------------------------------------------------------------- mean_pairwise_distance
+
+
+def mpd_consecutive_rows(features):
+    """Mean distance between consecutive rows only: depends on the order of the rows."""
+    return (features[1:] - features[:-1]).norm(dim=1).mean().item()
+
+
+def mpd_float32_internally(features):
+    """Rounds through float32: 1e39 overflows."""
+    return ref.mean_pairwise_distance(features.float())
+
+
+IS, FS, FD = "metrics.inception_score", "metrics.feature_statistics", "metrics.frechet_distance"
+PR, MPD = "metrics.precision_recall", "metrics.mean_pairwise_distance"
+CAUGHT_BY = {
+    (IS, "between_one_and_k"): props._is_reversed_kl,
+    (IS, "one_hot_even_gives_k"): props._is_no_exp,
+    (IS, "identical_rows_give_one"): is_exp_marginal_entropy,
+    (IS, "known_answer_two_splits"): props._is_global_marginal,
+    (IS, "matches_reference"): props._is_mean_of_exp,
+    (IS, "default_splits"): is_default_one_split,
+    (IS, "dtype_contract"): is_float32_internally,
+    (FS, "two_samples_known_answer"): props._fs_biased,
+    (FS, "translation_and_scaling"): props._fs_not_centered,
+    (FS, "matches_reference"): fs_diagonal_only,
+    (FS, "gradients_match"): fs_detached,
+    (FS, "dtype_contract"): fs_float32_internally,
+    (FD, "zero_for_identical"): props._fd_no_factor_two,
+    (FD, "symmetric"): fd_sigma1_twice,
+    (FD, "nonnegative"): props._fd_no_sqrt,
+    (FD, "mean_shift"): props._fd_norm_not_squared,
+    (FD, "commuting_covariances"): props._fd_elementwise_sqrt,
+    (FD, "matches_reference"): props._fd_product_of_roots,
+    (FD, "singular_covariances"): fd_cholesky,
+    (FD, "dtype_contract"): fd_float32_internally,
+    (PR, "swap_symmetry"): pr_cross_radii_for_recall,
+    (PR, "identical_sets"): pr_all_instead_of_any,
+    (PR, "bounded_and_monotone_in_k"): props._pr_topk_largest,
+    (PR, "duplicates_are_neighbours"): props._pr_zeros_masked,
+    (PR, "known_answer_1d"): props._pr_swapped,
+    (PR, "matches_reference"): pr_radius_of_sample,
+    (PR, "default_k"): pr_default_k1,
+    (PR, "dtype_contract"): pr_tensors,
+    (MPD, "known_answer"): props._mpd_with_self_pairs,
+    (MPD, "translation_and_permutation_invariant"): mpd_consecutive_rows,
+    (MPD, "scales_linearly"): props._mpd_squared,
+    (MPD, "matches_reference"): props._mpd_to_centroid,
+    (MPD, "dtype_contract"): mpd_float32_internally,
+}
