@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -28,18 +28,18 @@ out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class Device(str, Enum):
+class Device(StrEnum):
     cpu = "cpu"
     cuda = "cuda"
     auto = "auto"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     ru = "ru"
     en = "en"
 
@@ -72,9 +72,8 @@ def grade(
     if not targets and not all_:
         raise typer.Exit(_summary())
     try:
-        from grader.targets import resolve
-
         from grader.catalog import EXERCISES
+        from grader.targets import resolve
 
         exercise_ids, notes = (list(EXERCISES), []) if all_ else resolve(targets or [])
         folder = _submission(submission)
@@ -87,7 +86,8 @@ def grade(
         raise typer.Exit(0)
 
     from grader import render
-    from grader.session import grade_run, record as record_run
+    from grader.session import grade_run
+    from grader.session import record as record_run
 
     def show(result: object) -> None:
         if fmt is Format.text:

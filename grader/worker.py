@@ -17,8 +17,9 @@ import os
 import pickle
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from grader import protocol
 
@@ -147,7 +148,7 @@ class Dispatcher:
         wrt_tensors: list[Any] = []
         if vjp:
             for spec in vjp["wrt"]:
-                if isinstance(spec, int) or isinstance(spec, str) and spec != "params":
+                if isinstance(spec, int) or (isinstance(spec, str) and spec != "params"):
                     container, key = (args, spec) if isinstance(spec, int) else (kwargs, spec)
                     value = container[key]
                     if isinstance(value, torch.Tensor):

@@ -15,8 +15,9 @@ fails by raising :class:`PropertyFailure` (``ctx.fail`` / ``ctx.assert_close``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from grader.failures import PropertyFailure
 from grader.student import Call, Student
