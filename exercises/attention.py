@@ -1,4 +1,4 @@
-"""Exercises: attention (q56–q63, q70, q71, q77).
+"""Exercises: attention (q43, q56–q63, q70, q71, q77).
 
 Implement each function below, then run `grade attention` (or `grade q59`).
 Convention: boolean masks mean True = may attend (as in F.scaled_dot_product_attention).

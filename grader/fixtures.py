@@ -177,3 +177,135 @@ class LinearCritic(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scores = x.flatten(1) @ self.weight + self.bias  # (B,)
         return scores if self.squeeze else scores.unsqueeze(1)
+
+
+# ---- pixelcnn ----
+# Mock autoregressive image models for pixelcnn.sample: ``model(x)`` maps x (B, C, H, W), holding
+# integer values as floats, to logits (B, C, V, H, W). None has learned anything: each makes the
+# sampler's behaviour show in what it draws. Tables are drawn from a seed; logits come out in
+# ``logits_dtype`` (float32 or float64), whatever x's dtype.
+
+# ±L logits: the softmax is exactly one-hot (e^(−2L) underflows to 0: e^(−120) in float32, e^(−800)
+# in float64), so any correct way of drawing — multinomial, inverse CDF, Gumbel-max — picks the
+# target; and a naive exp(l) / Σ exp(l) softmax still does not overflow (e^60, e^400 are finite).
+SURE_LOGITS = {torch.float32: 60.0, torch.float64: 400.0}
+
+
+def sure_logits(hit: torch.Tensor) -> torch.Tensor:
+    """+L where ``hit`` (a 0/1 float tensor) is 1, −L elsewhere, L by hit's dtype."""
+    return (2 * hit - 1) * SURE_LOGITS.get(hit.dtype, 60.0)
+
+
+def one_hot_logits(target: torch.Tensor, num_values: int, dtype: torch.dtype) -> torch.Tensor:
+    """Logits (B, C, V, H, W) putting all the mass on ``target`` (B, C, H, W, int64) at every pixel."""
+    values = torch.arange(num_values, device=target.device).view(1, 1, -1, 1, 1)
+    return sure_logits((target.unsqueeze(2) == values).to(dtype))  # (B, C, V, H, W)
+
+
+class PrefixHashModel(nn.Module):
+    """All the mass on one value per (b, c, i, j) — or split equally over ``ties`` consecutive values —
+    a hash of what x holds so far: value = (offset[c, i, j] + b·stride[c, i, j] + Σ weight·x[b]) mod V.
+
+    With ties = 1 the drawn image is fixed by the model, yet a value drawn from another pixel's
+    logits, or from logits computed before an earlier value or after a later one was written,
+    almost always comes out different. With ties = 2 the image is random but as order-dependent.
+    Rows differ through b, so a sampler that mixes the rows of the batch shows too.
+    """
+
+    def __init__(self, channels: int, height: int, width: int, num_values: int, seed: int, logits_dtype: torch.dtype = torch.float32, ties: int = 1) -> None:
+        super().__init__()
+        if not 1 <= ties < num_values:
+            raise ValueError("PrefixHashModel needs 1 ≤ ties < num_values")
+        g = torch.Generator().manual_seed(seed)
+        shape = (channels, height, width)
+        self.num_values = num_values
+        self.logits_dtype = logits_dtype
+        self.ties = ties
+        self.register_buffer("offset", torch.randint(num_values, shape, generator=g))
+        self.register_buffer("stride", torch.randint(1, num_values, shape, generator=g))
+        self.register_buffer("weight", torch.randint(1, num_values, shape, generator=g))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        total = (x.double() * self.weight.double()).sum(dim=(1, 2, 3))  # (B,): exact for integer-valued x
+        rows = torch.arange(x.shape[0], device=x.device, dtype=torch.float64).view(-1, 1, 1, 1)
+        hashed = self.offset.double() + rows * self.stride.double() + total.view(-1, 1, 1, 1)  # (B, C, H, W)
+        target = torch.remainder(hashed, self.num_values).floor().long()
+        values = torch.arange(self.num_values, device=x.device).view(1, 1, -1, 1, 1)
+        return sure_logits(((values - target.unsqueeze(2)) % self.num_values < self.ties).to(self.logits_dtype))  # (B, C, V, H, W)
+
+    def extra_repr(self) -> str:
+        return f"num_values={self.num_values}, ties={self.ties}"
+
+
+class CallCounterModel(nn.Module):
+    """The n-th call (n = 1, 2, …) puts all the mass on value n mod V, at every pixel.
+
+    The image then records after which call each value was drawn: with V > H·W·C, pixel
+    (c, i, j) holds the number of the call made just before its draw. The count is a plain
+    attribute, so each pickled copy (every request to the worker) starts from 0.
+    """
+
+    def __init__(self, num_values: int, logits_dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        self.num_values = num_values
+        self.logits_dtype = logits_dtype
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        target = torch.full(tuple(x.shape), self.calls % self.num_values, dtype=torch.long, device=x.device)
+        return one_hot_logits(target, self.num_values, self.logits_dtype)
+
+    def extra_repr(self) -> str:
+        return f"num_values={self.num_values}"
+
+
+class PixelLogitsModel(nn.Module):
+    """Soft logits that depend on the values drawn so far (a tiny autoregressive model).
+
+    logits[b, c, :, i, j] = base[c, :, i, j] + coupling[c, :, i, j]·s_b with s_b = Σ weight·x[b].
+    base, coupling: (C, V, H, W); weight: (C, H, W); the logits take base's dtype. With no
+    coupling every pixel is an independent categorical, softmax(base[c, :, i, j]).
+    """
+
+    def __init__(self, base: torch.Tensor, coupling: torch.Tensor | None = None, weight: torch.Tensor | None = None) -> None:
+        super().__init__()
+        channels, _, height, width = base.shape
+        self.register_buffer("base", base.detach().clone())
+        self.register_buffer("coupling", torch.zeros_like(self.base) if coupling is None else coupling.detach().clone().to(base.dtype))
+        self.register_buffer("weight", torch.zeros(channels, height, width, dtype=base.dtype) if weight is None else weight.detach().clone().to(base.dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = (x.to(self.weight.dtype) * self.weight).sum(dim=(1, 2, 3))  # (B,)
+        return self.base + self.coupling * s.view(-1, 1, 1, 1, 1)  # (B, C, V, H, W), a fresh tensor
+
+
+class GradModeProbe(nn.Module):
+    """All the mass on value 1 when called with autograd enabled, on value 0 under torch.no_grad().
+
+    Its logits are scaled by a parameter, so with autograd on they carry a graph, as a real
+    model's would; a sampler that runs without torch.no_grad() draws ones.
+    """
+
+    def __init__(self, num_values: int) -> None:
+        super().__init__()
+        if num_values < 2:
+            raise ValueError("GradModeProbe needs num_values ≥ 2")
+        self.num_values = num_values
+        self.scale = nn.Parameter(torch.ones((), dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        target = torch.full(tuple(x.shape), int(torch.is_grad_enabled()), dtype=torch.long, device=x.device)
+        return one_hot_logits(target, self.num_values, self.scale.dtype) * self.scale
+
+
+# ---- transformer ----
+
+
+class StateDict(dict):
+    """A layer's parameters under their state_dict() names. The worker hands the student a
+    plain dict; this subclass only gives the judge a short repr (names and shapes), so that
+    the records of a failing example stay small enough for Hypothesis to print."""
+
+    def __repr__(self) -> str:
+        return "StateDict(" + ", ".join(f"{name}: {tuple(getattr(t, 'shape', ()))}" for name, t in self.items()) + ")"

@@ -156,11 +156,11 @@ def mha_inputs(draw: st.DrawFn, *, mask_kind: str | None = None, min_batch: int 
 
 
 @st.composite
-def layer_norm_inputs(draw: st.DrawFn) -> dict[str, Any]:
+def layer_norm_inputs(draw: st.DrawFn, *, min_width: int = 1) -> dict[str, Any]:
     """x (..., D) whose rows have spreads from ~3e-4 to ~10 (variances far below and above eps),
-    row means of the order of the spread, weight and bias (D,) and eps; D may be 1."""
+    row means of the order of the spread, weight and bias (D,) and eps; min_width ≤ D ≤ 8."""
     batch = draw(batch_shapes())
-    d = draw(dims(1, 8))
+    d = draw(dims(min_width, 8))
     dtype = draw(float_dtypes())
     seed = draw(seeds())
     eps = draw(st.sampled_from((1e-5, 1e-3)))
@@ -197,14 +197,16 @@ def feed_forward_inputs(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def transformer_block_params(d_model: int, d_ff: int, dtype: torch.dtype, seed: int, *, decoder: bool = False) -> dict[str, torch.Tensor]:
-    """Parameters under the state_dict() names of nn.TransformerEncoderLayer (or DecoderLayer)."""
+    """Parameters under the state_dict() names of nn.TransformerEncoderLayer (or DecoderLayer), as a fixtures.StateDict."""
     shapes: dict[str, tuple[int, ...]] = {}
     for attn in ("self_attn", "multihead_attn") if decoder else ("self_attn",):
         shapes |= {f"{attn}.in_proj_weight": (3 * d_model, d_model), f"{attn}.in_proj_bias": (3 * d_model,), f"{attn}.out_proj.weight": (d_model, d_model), f"{attn}.out_proj.bias": (d_model,)}
     shapes |= {"linear1.weight": (d_ff, d_model), "linear1.bias": (d_ff,), "linear2.weight": (d_model, d_ff), "linear2.bias": (d_model,)}
     for i in range(1, 4 if decoder else 3):
         shapes |= {f"norm{i}.weight": (d_model,), f"norm{i}.bias": (d_model,)}
-    params = {}
+    from grader.fixtures import StateDict  # here, not at the top: this section is appended to a shared file
+
+    params = StateDict()  # a dict with a short repr, so that failure records stay small
     for offset, (name, shape) in enumerate(shapes.items()):
         if name.endswith("bias"):
             t = make_tensor(shape, torch.float64, seed + offset, scale=0.3)
@@ -864,7 +866,7 @@ def ddim_step_inputs(draw: st.DrawFn, *, min_t_prev: int = -1, etas: st.SearchSt
     betas = draw(beta_schedules(min_steps=max(1, min_t_prev + 2)))
     t = draw(st.integers(min_t_prev + 1, len(betas) - 1))
     t_prev = t - 1 if consecutive else draw(st.integers(min_t_prev, t - 1))
-    eta = draw(etas or ddim_etas())
+    eta = draw(ddim_etas() if etas is None else etas)
     as_tensor = draw(st.booleans()) if eta_tensor is None else eta_tensor
     shape = draw(diffusion_shapes())
     dtype = draw(float_dtypes())
@@ -924,3 +926,79 @@ def guidance_inputs(draw: st.DrawFn, *, scale_kind: str | None = None, tied: boo
         scale_dtype = draw(st.sampled_from((dtype, torch.float64)))
         scale = make_tensor(scale_shape, scale_dtype, seed + 2, low=-2.0, high=15.0)
     return {"eps_uncond": make_tensor(shape, dtype, seed), "eps_cond": make_tensor(shape, dtype, seed + 1), "scale": scale}
+
+
+# ---- pixelcnn ----
+
+MASK_KERNEL_SIZES = (1, 3, 5)
+
+
+@st.composite
+def mask_configs(draw: st.DrawFn, *, min_groups: int = 1) -> dict[str, Any]:
+    """causal_mask / MaskedConv2d settings: odd kernel_size ≤ 5, mask_type, color_groups ≤ 3, and
+    in/out channel counts drawn apart as multiples of color_groups (1–2 channels per group)."""
+    groups = draw(st.integers(min_groups, 3))
+    return {
+        "kernel_size": draw(st.sampled_from(MASK_KERNEL_SIZES)),
+        "mask_type": draw(st.sampled_from(("A", "B"))),
+        "in_channels": groups * draw(dims(1, 2)),
+        "out_channels": groups * draw(dims(1, 2)),
+        "color_groups": groups,
+    }
+
+
+def mask_args(cfg: dict[str, Any]) -> tuple[int, str, int, int, int]:
+    """The positional arguments of causal_mask for a mask_configs() dict."""
+    return cfg["kernel_size"], cfg["mask_type"], cfg["in_channels"], cfg["out_channels"], cfg["color_groups"]
+
+
+def masked_conv_init(cfg: dict[str, Any]) -> tuple[int, int, int, str, int]:
+    """The constructor arguments of MaskedConv2d for a mask_configs() dict."""
+    return cfg["in_channels"], cfg["out_channels"], cfg["kernel_size"], cfg["mask_type"], cfg["color_groups"]
+
+
+def dense_conv_weights(cfg: dict[str, Any], dtype: torch.dtype, seed: int) -> dict[str, torch.Tensor]:
+    """weight (out, in, k, k) without a zero entry (|w| in [0.5, 1.5), random signs) and bias (out,):
+    what an optimizer may leave in a masked layer's stored weight, masked positions included."""
+    k, c_out = cfg["kernel_size"], cfg["out_channels"]
+    shape = (c_out, cfg["in_channels"], k, k)
+    g = generator(seed)
+    magnitude = torch.rand(shape, generator=g, dtype=torch.float64) + 0.5
+    sign = torch.randint(0, 2, shape, generator=g).double() * 2 - 1
+    return {"weight": (magnitude * sign).to(dtype), "bias": make_tensor((c_out,), dtype, seed + 1, scale=0.5)}
+
+
+@st.composite
+def masked_conv_inputs(draw: st.DrawFn, *, dtype: torch.dtype | None = None, min_groups: int = 1) -> dict[str, Any]:
+    """A mask_configs() layer, dense_conv_weights() to load into it, and x (B, in, H, W) with
+    B ≤ 2 and H, W ≤ 5 (sometimes smaller than the kernel); the seed is kept for more tensors."""
+    cfg = draw(mask_configs(min_groups=min_groups))
+    dtype = dtype or draw(float_dtypes())
+    seed = draw(seeds())
+    b, h, w = draw(dims(1, 2)), draw(dims(1, 5)), draw(dims(1, 5))
+    x = make_tensor((b, cfg["in_channels"], h, w), dtype, seed + 2)
+    return {**cfg, **dense_conv_weights(cfg, dtype, seed), "x": x, "seed": seed}
+
+
+@st.composite
+def pixel_image_shapes(draw: st.DrawFn, *, min_batch: int = 1, max_batch: int = 3, min_side: int = 1, max_channels: int = 3, max_side: int = 3, max_pixels: int | None = None) -> tuple[int, int, int, int]:
+    """(B, C, H, W) of a small image batch, C, H, W ≥ min_side; with ``max_pixels``, C·H·W ≤ max_pixels."""
+    limit = max_pixels or max_channels * max_side * max_side
+    c = draw(dims(min_side, min(max_channels, limit // min_side**2)))
+    h = draw(dims(min_side, min(max_side, limit // (c * min_side))))
+    w = draw(dims(min_side, min(max_side, limit // (c * h))))
+    return draw(dims(min_batch, max_batch)), c, h, w
+
+
+def pixel_logits_model(chw: tuple[int, int, int], num_values: int, dtype: torch.dtype, seed: int, *, coupling_scale: float = 0.0) -> torch.nn.Module:
+    """A fixtures.PixelLogitsModel: base logits N(0, 1.5²) per (c, value, i, j); with coupling_scale > 0,
+    couplings N(0, coupling_scale²) to s = Σ weight·x, weights scaled so that s stays of order 1."""
+    from grader import fixtures
+
+    c, h, w = chw
+    base = make_tensor((c, num_values, h, w), dtype, seed, scale=1.5)
+    if coupling_scale == 0:
+        return fixtures.PixelLogitsModel(base)
+    coupling = make_tensor((c, num_values, h, w), dtype, seed + 1, scale=coupling_scale)
+    weight = make_tensor((c, h, w), dtype, seed + 2, scale=1.0 / ((c * h * w) ** 0.5 * max(num_values - 1, 1)))
+    return fixtures.PixelLogitsModel(base, coupling, weight)

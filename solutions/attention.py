@@ -1,4 +1,4 @@
-"""Reference solutions: attention (q56–q63, q70, q71, q77)."""
+"""Reference solutions: attention (q43, q56–q63, q70, q71, q77)."""
 
 from __future__ import annotations
 

@@ -127,8 +127,10 @@ def test_ddpm_step_matches_diffusers(variance: str, schedule: str, monkeypatch: 
 
 @pytest.mark.parametrize("variance", ["fixed_small", "fixed_large"])
 def test_ddpm_step_matches_diffusers_mean_and_variance(variance: str) -> None:
-    """The same comparison without patching: diffusers' mean (from a step with zero-variance
-    noise) plus σ·noise, with σ² from the scheduler's own _get_variance."""
+    """The same comparison without patching: diffusers' mean (its step minus the noise it drew)
+    plus σ·noise, with σ² from the scheduler's own _get_variance. This also pins down what the
+    property ddpm_step:matches_diffusers relies on: with a seeded CPU generator, the scheduler
+    draws torch.randn(shape, generator=..., dtype=float64), as gs.make_tensor does."""
     betas = ref.linear_beta_schedule(100, 1e-3, 0.05)
     sched = _ddpm_scheduler(betas, variance)
     shape = (2, 3, 4)
@@ -223,3 +225,99 @@ def test_classifier_free_guidance_is_lerp(scale: float | str) -> None:
         s = scale
     _assert_close(ref.classifier_free_guidance(u, c, s), torch.lerp(u, c, s if isinstance(s, torch.Tensor) else torch.tensor(s, dtype=F64)), rtol=1e-12, atol=1e-12)
 
+
+# ----------------------------------------------------------------------------- the properties accept other correct code
+#
+# Correct implementations written the way students (and diffusers) write them: the posterior
+# form with the schedule cast to the data's dtype, ** 0.5 instead of sqrt, unsqueeze loops,
+# torch.lerp, Python loops. Each must pass every property of its exercise.
+
+
+def _alt_linear(num_steps, beta_start=1e-4, beta_end=0.02):
+    if num_steps == 1:
+        return torch.tensor([beta_start], dtype=F64)
+    return torch.tensor([beta_start + i * (beta_end - beta_start) / (num_steps - 1) for i in range(num_steps)], dtype=F64)
+
+
+def _alt_cosine(num_steps, s=0.008, max_beta=0.999):
+    return _naive_cosine_betas(num_steps, s, max_beta)
+
+
+def _unsqueezed(values, like):
+    values = values.flatten()
+    while values.dim() < like.dim():
+        values = values.unsqueeze(-1)
+    return values
+
+
+def _alt_q_sample(x0, t, noise, alphas_cumprod):
+    alphas_cumprod = alphas_cumprod.to(x0.dtype)  # diffusers' add_noise casts the schedule first
+    return _unsqueezed(alphas_cumprod[t] ** 0.5, x0) * x0 + _unsqueezed((1 - alphas_cumprod[t]) ** 0.5, x0) * noise
+
+
+def _alt_ddpm_step(eps, t, x_t, betas, noise, variance="fixed_small"):
+    alphas_cumprod = torch.cumprod(1 - betas.to(x_t.dtype), 0)
+    a_t = alphas_cumprod[t]
+    a_prev = alphas_cumprod[t - 1] if t > 0 else torch.ones((), dtype=x_t.dtype)
+    beta = 1 - a_t / a_prev
+    x0 = (x_t - (1 - a_t) ** 0.5 * eps) / a_t**0.5
+    out = a_prev**0.5 * beta / (1 - a_t) * x0 + (1 - beta) ** 0.5 * (1 - a_prev) / (1 - a_t) * x_t
+    if t > 0:
+        out = out + ((1 - a_prev) / (1 - a_t) * beta if variance == "fixed_small" else beta) ** 0.5 * noise
+    return out
+
+
+def _alt_ddim_timesteps(num_train_steps, num_inference_steps):
+    return torch.tensor(list(range(0, num_inference_steps * (num_train_steps // num_inference_steps), num_train_steps // num_inference_steps))[::-1], dtype=torch.int64)
+
+
+def _alt_ddim_step(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
+    alphas_cumprod = alphas_cumprod.to(x_t.dtype)
+    a_t = alphas_cumprod[t]
+    a_prev = alphas_cumprod[t_prev] if t_prev >= 0 else torch.tensor(1.0, dtype=x_t.dtype)
+    x0 = (x_t - (1 - a_t) ** 0.5 * eps) / a_t**0.5
+    std = eta * ((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)) ** 0.5
+    out = a_prev**0.5 * x0 + (1 - a_prev - std**2) ** 0.5 * eps
+    if eta > 0:
+        if noise is None:
+            raise ValueError("eta > 0 needs noise")
+        out = out + std * noise
+    return out
+
+
+def _alt_guidance(eps_uncond, eps_cond, scale):
+    weight = scale.to(eps_uncond.dtype) if isinstance(scale, torch.Tensor) else torch.tensor(scale, dtype=eps_uncond.dtype)
+    return torch.lerp(eps_uncond, eps_cond, weight)
+
+
+ALTERNATIVES = {
+    "diffusion.linear_beta_schedule": _alt_linear,
+    "diffusion.cosine_beta_schedule": _alt_cosine,
+    "diffusion.q_sample": _alt_q_sample,
+    "diffusion.ddpm_step": _alt_ddpm_step,
+    "diffusion.ddim_timesteps": _alt_ddim_timesteps,
+    "diffusion.ddim_step": _alt_ddim_step,
+    "diffusion.classifier_free_guidance": _alt_guidance,
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(ALTERNATIVES))
+def test_other_correct_implementations_pass_every_property(exercise_id: str) -> None:
+    from tests.harness import grade_impl
+
+    result = grade_impl(exercise_id, ALTERNATIVES[exercise_id])
+    assert result.status == "passed", [(p.name, p.message, p.counterexample) for p in result.properties if not p.passed]
+
+
+@pytest.mark.parametrize("exercise_id", ["diffusion.q_sample", "diffusion.ddpm_step", "diffusion.ddim_step", "diffusion.classifier_free_guidance"])
+def test_other_correct_implementations_agree_with_the_reference_in_float64(exercise_id: str) -> None:
+    alphas_cumprod = torch.cumprod(1 - ref.cosine_beta_schedule(25), 0)
+    x, eps, noise = _randn((3, 3, 2), 0), _randn((3, 3, 2), 1), _randn((3, 3, 2), 2)
+    cases = {
+        "diffusion.q_sample": [(x, torch.tensor([0, 12, 24]), noise, alphas_cumprod)],
+        "diffusion.ddpm_step": [(eps, t, x, ref.cosine_beta_schedule(25), noise, v) for t in (0, 1, 12, 24) for v in ("fixed_small", "fixed_large")],
+        "diffusion.ddim_step": [(eps, t, t_prev, x, alphas_cumprod, eta, noise) for t, t_prev in ((24, 19), (5, 4), (3, -1)) for eta in (0.0, 0.5, 1.0)],
+        "diffusion.classifier_free_guidance": [(eps, x, s) for s in (0.0, 1.0, 7.5, torch.tensor([1.0, 2.0, 3.0], dtype=F64).reshape(3, 1, 1))],
+    }
+    for args in cases[exercise_id]:
+        _assert_close(ALTERNATIVES[exercise_id](*args), getattr(ref, exercise_id.split(".")[1])(*args), rtol=1e-9, atol=1e-11)

@@ -46,11 +46,31 @@ def _check_tensor(ctx: Context, got: Any, shape: tuple[int, ...], dtype: torch.d
     ctx.check(got.dtype == dtype, f"{what} should be {str(dtype).removeprefix('torch.')}, got {str(got.dtype).removeprefix('torch.')}", inputs=inputs)
 
 
-def _grads(grads: dict[str, Any], expected: tuple[torch.Tensor, ...]) -> tuple[Any, ...]:
-    """The student's input gradients, a missing one (None: the result does not depend on that
-    input, e.g. η when η = 0 is special-cased) read as zeros: that is what autograd means by it."""
+def _reference_grads(ctx: Context, args: tuple[Any, ...], wrt: list[int], g: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Gradients of the reference at ``args`` with respect to the arguments at ``wrt``; an
+    argument the result does not use (noise at the last DDIM step) gets zeros."""
+    leaves = [v.clone().requires_grad_(True) if i in wrt else v for i, v in enumerate(args)]
+    inputs = [leaves[i] for i in wrt]
+    grads = torch.autograd.grad(ctx.ref(*leaves), inputs, g, allow_unused=True)
+    return tuple(torch.zeros_like(x) if d is None else d for x, d in zip(inputs, grads))
+
+
+def _assert_grads(ctx: Context, grads: dict[str, Any], expected: tuple[torch.Tensor, ...], *, data: int, tol: tuple[float, float], inputs: dict[str, Any], what: str) -> None:
+    """Compare the first ``data`` gradients (of data tensors) at ``tol``; the rest (of the
+    float64 schedule, of η) at ``tol`` for float64 data, and to 10% for float32 data. Code that
+    casts the schedule to the data's dtype (as diffusers' add_noise does) computes 1 − ᾱ in
+    float32, which near ᾱ = 1 keeps only a few digits: its values pass, and its schedule
+    gradients are ~1% off. 10% still tells a gradient that reaches the schedule from one that
+    does not (zeros) or from a wrong formula."""
     got = tuple(grads["inputs"])
-    return tuple(torch.zeros_like(e) if g is None and len(got) == len(expected) else g for g, e in zip(got, expected))
+    if len(got) != len(expected):
+        ctx.fail(f"{what}: expected {len(expected)} gradients, got {len(got)}", inputs=inputs)
+    # A missing gradient (None) means the result does not depend on that input: zeros.
+    got = tuple(torch.zeros_like(e) if d is None else d for d, e in zip(got, expected))
+    ctx.assert_close(got[:data], expected[:data], inputs=inputs, what=what, rtol=tol[0], atol=tol[1])
+    if len(expected) > data:
+        loose = (0.1, tol[1]) if expected[0].dtype == torch.float32 else tol
+        ctx.assert_close(got[data:], expected[data:], inputs=inputs, what=what, rtol=loose[0], atol=loose[1])
 
 
 def _per_sample(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -301,9 +321,10 @@ def _q_coefficients(a: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _t_zero_example() -> dict[str, Any]:
-    """t = 0 with the DDPM schedule: x_0 is barely noised (√ᾱ_0 ≈ 0.99995)."""
+    """t = 0 with DDPM's β_0 = 1e-4: x_0 is barely noised (√ᾱ_0 ≈ 0.99995). Ten steps, not a
+    thousand: the example is shown to the student when it fails."""
     x0 = gs.make_tensor((3, 3), torch.float32, 1)
-    return {"x0": x0, "t": torch.zeros(3, dtype=torch.int64), "noise": gs.make_tensor((3, 3), torch.float32, 2), "alphas_cumprod": torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000, dtype=F64), 0)}
+    return {"x0": x0, "t": torch.zeros(3, dtype=torch.int64), "noise": gs.make_tensor((3, 3), torch.float32, 2), "alphas_cumprod": torch.cumprod(1 - torch.linspace(1e-4, 0.02, 10, dtype=F64), 0)}
 
 
 @q_sample.property("shape_and_dtype", "the result has x0's shape and dtype (float32 data with a float64 schedule gives float32)", tier="public")
@@ -315,7 +336,7 @@ def _q_shape_and_dtype(ctx: Context, a: dict[str, Any]) -> None:
 
 @q_sample.property("per_sample", "each sample's result depends only on its own t: it equals q_sample of that sample alone", tier="public")
 @given(a=gs.q_sample_inputs(tied=True))
-@example(a={**_t_zero_example(), "t": torch.tensor([0, 500, 999])})
+@example(a={**_t_zero_example(), "t": torch.tensor([0, 5, 9])})
 def _q_per_sample(ctx: Context, a: dict[str, Any]) -> None:
     singles = [ctx.call(a["x0"][b : b + 1], a["t"][b : b + 1], a["noise"][b : b + 1], a["alphas_cumprod"]) for b in range(a["x0"].shape[0])]
     ctx.check(all(isinstance(s, torch.Tensor) and s.shape == a["x0"][:1].shape for s in singles), "for a batch of one sample, the result should have x0's shape", inputs=_q_inputs(a))
@@ -360,11 +381,8 @@ def _q_gradients_match(ctx: Context, a: dict[str, Any], seed: int) -> None:
     args = (a["x0"], a["t"], a["noise"], a["alphas_cumprod"])
     g = gs.make_tensor(tuple(a["x0"].shape), a["x0"].dtype, seed)
     _, grads = ctx.student.vjp(ctx.exercise.name, args, g, [0, 2, 3])
-    x0, noise, ac = (v.clone().requires_grad_(True) for v in (a["x0"], a["noise"], a["alphas_cumprod"]))
-    expected = torch.autograd.grad(ctx.ref(x0, a["t"], noise, ac), (x0, noise, ac), g)
-    # The schedule's gradient is float64 but flows through float32 data: compare at the data's precision.
-    rtol, atol = ctx.tolerance(a["x0"].dtype)
-    ctx.assert_close(_grads(grads, expected), expected, inputs=_q_inputs(a), what="the gradients (d x0, d noise, d alphas_cumprod)", rtol=rtol, atol=atol)
+    expected = _reference_grads(ctx, args, [0, 2, 3], g)
+    _assert_grads(ctx, grads, expected, data=2, tol=ctx.tolerance(a["x0"].dtype), inputs=_q_inputs(a), what="the gradients (d x0, d noise, d alphas_cumprod)")
 
 
 # ----------------------------------------------------------------------------- ddpm_step
@@ -495,8 +513,10 @@ def _diffusers_ddpm_step(a: dict[str, Any], noise_seed: int) -> torch.Tensor | N
     sched.one = torch.tensor(1.0, dtype=F64)
     # For t > 0 the scheduler draws torch.randn(shape, generator, dtype=float64) itself:
     # gs.make_tensor draws exactly that noise from the same seed for the student.
-    out = sched.step(a["eps"].to(F64), a["t"], a["x_t"].to(F64), generator=gs.generator(noise_seed)).prev_sample
-    return out.to(a["x_t"].dtype)
+    shape = tuple(a["x_t"].shape)
+    eps, x_t = (v.to(F64).reshape(shape[0], -1) for v in (a["eps"], a["x_t"]))  # step reads shape[1]: give it rank 2
+    out = sched.step(eps, a["t"], x_t, generator=gs.generator(noise_seed)).prev_sample
+    return out.reshape(shape).to(a["x_t"].dtype)
 
 
 @ddpm.property("matches_diffusers", "equals diffusers' DDPMScheduler(clip_sample=False).step with the same noise, float64 schedule", tier="hidden")
@@ -515,12 +535,10 @@ def _ddpm_matches_diffusers(ctx: Context, a: dict[str, Any], noise_seed: int) ->
 @given(a=gs.ddpm_step_inputs(), seed=gs.seeds())
 def _ddpm_gradients_match(ctx: Context, a: dict[str, Any], seed: int) -> None:
     g = gs.make_tensor(tuple(a["x_t"].shape), a["x_t"].dtype, seed)
-    wrt = [0, 2, 3] + ([4] if a["noise"] is not None and a["t"] > 0 else [])
+    wrt = [0, 2] + ([4] if a["noise"] is not None and a["t"] > 0 else []) + [3]  # data first, then betas
     _, grads = ctx.student.vjp(ctx.exercise.name, _ddpm_args(a), g, wrt)
-    args = [v.clone().requires_grad_(True) if i in wrt else v for i, v in enumerate(_ddpm_args(a))]
-    expected = torch.autograd.grad(ctx.ref(*args), [args[i] for i in wrt], g)
-    rtol, atol = _ddpm_tolerance(ctx, a)
-    ctx.assert_close(_grads(grads, expected), tuple(expected), inputs=_ddpm_inputs(a), what="the gradients (d eps, d x_t, d betas[, d noise])", rtol=rtol, atol=atol)
+    expected = _reference_grads(ctx, _ddpm_args(a), wrt, g)
+    _assert_grads(ctx, grads, expected, data=len(wrt) - 1, tol=_ddpm_tolerance(ctx, a), inputs=_ddpm_inputs(a), what="the gradients (d eps, d x_t[, d noise], d betas)")
 
 
 @ddpm.property("dtype_contract", "the result has x_t's shape and dtype: float32 data with float64 betas gives float32", tier="public")
@@ -677,9 +695,10 @@ def _ddim_sigma(a: dict[str, Any]) -> torch.Tensor:
 
 
 def _deterministic_example() -> dict[str, Any]:
-    betas = torch.linspace(1e-4, 0.02, 1000, dtype=F64)
+    """The last step of a sampling chain: from the noisiest t to t_prev = −1."""
+    betas = torch.linspace(1e-4, 0.2, 20, dtype=F64)
     x = gs.make_tensor((2, 2), torch.float32, 0)
-    return {"eps": gs.make_tensor((2, 2), torch.float32, 1), "t": 999, "t_prev": -1, "x_t": x, "alphas_cumprod": torch.cumprod(1 - betas, 0), "eta": 0.0, "noise": None}
+    return {"eps": gs.make_tensor((2, 2), torch.float32, 1), "t": 19, "t_prev": -1, "x_t": x, "alphas_cumprod": torch.cumprod(1 - betas, 0), "eta": 0.0, "noise": None}
 
 
 @ddim.property("deterministic_maps_marginals", "with η = 0 and the true noise eps, x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·eps goes exactly to √ᾱ_prev·x0 + √(1 − ᾱ_prev)·eps (to x0 when t_prev < 0)", tier="public")
@@ -772,14 +791,13 @@ def _ddim_matches_diffusers(ctx: Context, a: dict[str, Any]) -> None:
 @given(a=gs.ddim_step_inputs(eta_tensor=None), seed=gs.seeds())
 def _ddim_gradients_match(ctx: Context, a: dict[str, Any], seed: int) -> None:
     g = gs.make_tensor(tuple(a["x_t"].shape), a["x_t"].dtype, seed)
-    wrt = [0, 3] + ([6] if a["noise"] is not None else [])
+    wrt = [0, 3] + ([6] if a["noise"] is not None else [])  # data first
+    data = len(wrt)
     if a["t_prev"] >= 0:  # at the last step the schedule and η do not enter the result (x̂0)
         wrt += [4] + ([5] if isinstance(a["eta"], torch.Tensor) else [])
     _, grads = ctx.student.vjp(ctx.exercise.name, _ddim_args(a), g, wrt)
-    args = [v.clone().requires_grad_(True) if i in wrt else v for i, v in enumerate(_ddim_args(a))]
-    expected = torch.autograd.grad(ctx.ref(*args), [args[i] for i in wrt], g)
-    rtol, atol = _ddim_tolerance(ctx, a)
-    ctx.assert_close(_grads(grads, expected), tuple(expected), inputs=_ddim_inputs(a), what="the gradients (d eps, d x_t[, d noise][, d alphas_cumprod][, d eta])", rtol=rtol, atol=atol)
+    expected = _reference_grads(ctx, _ddim_args(a), wrt, g)
+    _assert_grads(ctx, grads, expected, data=data, tol=_ddim_tolerance(ctx, a), inputs=_ddim_inputs(a), what="the gradients (d eps, d x_t[, d noise][, d alphas_cumprod][, d eta])")
 
 
 @ddim.property("dtype_contract", "the result has x_t's shape and dtype: float32 data with a float64 schedule gives float32", tier="public")

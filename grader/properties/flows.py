@@ -92,6 +92,11 @@ class _MaskFlipped(_Coupling):
         return 1 - m
 
 
+class _LogDetNotSummed(_Coupling):
+    def log_det(self, s, m):
+        return (1 - self.passed(m)) * s
+
+
 class _ConditionsOnAllDims(_Coupling):
     def nets(self, x, m):
         return self.scale_net(x), self.shift_net(x)
@@ -105,6 +110,7 @@ coupling = Exercise(
         Mistake("inverse_log_det_same_sign", "your inverse returns the forward's log_det; the inverse map has the reciprocal Jacobian determinant, so its log-det is the negative, −Σ (1 − m)·s", _InverseLogDetSameSign),
         Mistake("shift_then_scale", "your output equals (x + t)·exp(s) (Glow's order); the course follows RealNVP: y = x·exp(s) + t on the transformed dimensions", _ShiftThenScale),
         Mistake("mask_flipped", "your output passes through the dimensions where the mask is 0; here mask 1 = passed through unchanged, and the nets see m·x", _MaskFlipped),
+        Mistake("log_det_not_summed", "your log_det has one entry per dimension, (B, D); the log-determinant of the layer is their sum, one number per sample (B,)", _LogDetNotSummed),
         Mistake("conditions_on_all_dims", "your nets see the whole input instead of m·x; then s and t depend on the dimensions being transformed, and the inverse cannot recompute them from y", _ConditionsOnAllDims),
     ],
 )
@@ -376,6 +382,11 @@ def _lp_no_log_det(x, transforms):
     return _standard_normal(z)
 
 
+def _lp_sums_over_batch(x, transforms):
+    z, total = _run(x, transforms)
+    return (_standard_normal(z) + total).sum()
+
+
 def _lp_mean_over_dims(x, transforms):
     z, total = _run(x, transforms)
     return (-0.5 * z * z - 0.5 * math.log(2 * math.pi)).mean(-1) + total
@@ -388,6 +399,7 @@ log_prob = Exercise(
         Mistake("no_two_pi", "your output lacks the −D/2·log 2π normalising constant of the standard normal (without it the density does not integrate to 1)", _lp_no_two_pi),
         Mistake("reverse_order", "your output applies the transforms in reverse order; log_prob runs them as listed, data -> noise (sample undoes them last-first)", _lp_reverse_order),
         Mistake("no_log_det", "your output is only the base density log N(z); the change of variables adds each transform's log|det|", _lp_no_log_det),
+        Mistake("sums_over_batch", "your output sums the log-densities over the batch into one number; log_prob returns one value per sample, shape (B,) (average it yourself for a loss)", _lp_sums_over_batch),
         Mistake("mean_over_dims", "your output averages the base log-density over dimensions; log N(z; 0, I) is a sum over the D dimensions", _lp_mean_over_dims),
     ],
 )
@@ -438,7 +450,7 @@ def _integrates_to_one(ctx: Context, dtype: torch.dtype, chain: st.DataObject) -
     ctx.check(abs(total - 1.0) < 2e-3, f"∫ exp(log_prob(x)) dx = {total:.6g}, expected 1", inputs={"transforms": [type(t).__name__ for t in transforms], "x": x.to(dtype)})
 
 
-@log_prob.property("gradients_known_answer", "through one elementwise affine transform z = x·exp(s) + b, the gradients of log_prob are −z·exp(s) for x, Σ_b(−z·x·exp(s)) + B for s and −Σ_b z for b", tier="public")
+@log_prob.property("gradients_known_answer", "with no transforms the gradient of log_prob is −x; through one elementwise affine z = x·exp(s) + c, the gradients of Σ log_prob are −z·exp(s) for x, Σ over the batch of −z·x·exp(s), plus B, for s, and −Σ over the batch of z for c", tier="public")
 @given(dtype=gs.float_dtypes(), b=gs.dims(1, 5), d=gs.dims(1, 5), seed=gs.seeds())
 def _gradients_known_answer(ctx: Context, dtype: torch.dtype, b: int, d: int, seed: int) -> None:
     x = gs.make_tensor((b, d), dtype, seed)
@@ -451,14 +463,15 @@ def _gradients_known_answer(ctx: Context, dtype: torch.dtype, b: int, d: int, se
     transforms = nn.ModuleList([fixtures.ElementwiseAffine(s, shift)])
     value, grads = ctx.student.vjp(ctx.exercise.name, (x, transforms), ones, [0, ["params", 1]])
     z = x * torch.exp(s) + shift
-    ctx.assert_close(value, _standard_normal(z) + s.sum(), inputs={"x": x, "s": s, "b": shift}, what="log_prob(x, [affine])")
+    ctx.assert_close(value, _standard_normal(z) + s.sum(), inputs={"x": x, "s": s, "c": shift}, what="log_prob(x, [affine])")
     _forget_calls(ctx)
     expected = {"x": -z * torch.exp(s), "args[1].0.log_scale": (-z * x * torch.exp(s)).sum(0) + b, "args[1].0.shift": -z.sum(0)}
     got = {"x": grads["inputs"][0], **grads["params"]}
+    shown_as = {"x": "x", "args[1].0.log_scale": "s (log_scale)", "args[1].0.shift": "c (shift)"}
     for name, e in expected.items():
-        g = got.get(name)
-        ctx.check(g is not None, f"no gradient reached {name}: is a log-det or z detached, or computed under torch.no_grad()?", inputs={"x": x, "s": s, "b": shift})
-        ctx.assert_close(g, e, inputs={"x": x, "s": s, "b": shift}, what=f"the gradient of Σ log_prob with respect to {name.removeprefix('args[1].0.')}")
+        g, shown = got.get(name), shown_as[name]
+        ctx.check(g is not None, f"no gradient reached {shown}: is a log-det or z detached, or computed under torch.no_grad()?", inputs={"x": x, "s": s, "c": shift})
+        ctx.assert_close(g, e, inputs={"x": x, "s": s, "c": shift}, what=f"the gradient of Σ log_prob with respect to {shown}")
 
 
 @log_prob.property("dtype_contract", "the result has shape (B,) and the input's dtype, float32 or float64", tier="public")

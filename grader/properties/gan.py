@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from grader import fixtures
 from grader import strategies as gs
+from grader.failures import ContractViolation, PropertyFailure
 from grader.properties.api import Context, Exercise, Mistake
+from grader.tensors import describe_inputs, difference
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -28,9 +30,32 @@ def _none_as_zeros(grads: Any, like: list[torch.Tensor]) -> tuple[torch.Tensor, 
     return tuple(torch.zeros_like(t.detach()) if g is None else g.detach() for g, t in zip(grads, like))
 
 
+def _in_dtype(a: dict, dtype: torch.dtype) -> dict:
+    """The drawn inputs with every floating tensor cast to dtype (for properties that try both)."""
+    return {k: v.to(dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v for k, v in a.items()}
+
+
+def _check_plain(condition: bool, message: str, inputs: dict) -> None:
+    """A check whose failure is not about values (a dtype), so no known mistake (a wrong value)
+    explains it: it fails without the engine's diagnosis."""
+    if not condition:
+        raise PropertyFailure(message, details=describe_inputs(inputs))
+
+
+def _assert_gradients(ctx: Context, value: Any, expected_value: Any, got: Any, expected: Any, *, inputs: dict, what: str) -> None:
+    """Compare gradients; when the student's value is right, no known mistake (a wrong value)
+    can explain the difference, so the failure carries no diagnosis."""
+    try:
+        ctx.assert_close(got, expected, inputs=inputs, what=what)
+    except PropertyFailure as failure:
+        if difference(value, expected_value, tol=ctx.tolerance, check_dtype=False) is None:
+            failure.diagnosis = None
+        raise
+
+
 def _scalar_check(ctx: Context, got: Any, dtype: torch.dtype, inputs: dict) -> None:
     ctx.check(isinstance(got, torch.Tensor) and got.dim() == 0, f"the loss should be a 0-d tensor (a scalar), got {getattr(got, 'shape', type(got).__name__)}", inputs=inputs)
-    ctx.check(got.dtype == dtype, f"inputs were {dtype}, the loss is {got.dtype}", inputs=inputs)
+    _check_plain(got.dtype == dtype, f"inputs were {dtype}, the loss is {got.dtype}", inputs)
 
 
 # ----------------------------------------------------------------------------- discriminator_loss
@@ -97,10 +122,11 @@ def _d_monotone(ctx: Context, real: torch.Tensor, fake: torch.Tensor, delta: flo
 
 
 @discriminator_loss.property("matches_reference", "the loss equals the reference for batches of different sizes, (B,) or (B, 1)", tier="hidden")
-@given(real=gs.gan_logits(dtype=torch.float64), fake=gs.gan_logits(dtype=torch.float64), dtype=gs.float_dtypes())
-def _d_matches_reference(ctx: Context, real: torch.Tensor, fake: torch.Tensor, dtype: torch.dtype) -> None:
-    real, fake = real.to(dtype), fake.to(dtype)
-    ctx.assert_close(ctx.call(real, fake), ctx.ref(real, fake), inputs={"real_logits": real, "fake_logits": fake})
+@given(real=gs.gan_logits(dtype=torch.float64), fake=gs.gan_logits(dtype=torch.float64))
+def _d_matches_reference(ctx: Context, real: torch.Tensor, fake: torch.Tensor) -> None:
+    for dtype in gs.FLOAT_DTYPES:
+        r, f = real.to(dtype), fake.to(dtype)
+        ctx.assert_close(ctx.call(r, f), ctx.ref(r, f), inputs={"real_logits": r, "fake_logits": f})
 
 
 @discriminator_loss.property("gradients_match", "gradients with respect to both logits equal the reference's (σ(real) − 1)/B_real and σ(fake)/B_fake", tier="hidden")
@@ -108,18 +134,20 @@ def _d_matches_reference(ctx: Context, real: torch.Tensor, fake: torch.Tensor, d
 def _d_gradients(ctx: Context, real: torch.Tensor, fake: torch.Tensor, dtype: torch.dtype) -> None:
     real, fake = real.to(dtype), fake.to(dtype)
     g = torch.tensor(1.0, dtype=dtype)
-    _, grads = ctx.student.vjp(ctx.exercise.name, (real, fake), g, [0, 1])
+    value, grads = ctx.student.vjp(ctx.exercise.name, (real, fake), g, [0, 1])
     r, f = real.clone().requires_grad_(True), fake.clone().requires_grad_(True)
-    expected = torch.autograd.grad(ctx.ref(r, f), (r, f))
+    ref_value = ctx.ref(r, f)
+    expected = torch.autograd.grad(ref_value, (r, f))
     got = _none_as_zeros(grads["inputs"], [real, fake])
-    ctx.assert_close(got, expected, inputs={"real_logits": real, "fake_logits": fake}, what="the gradients (d real, d fake)")
+    _assert_gradients(ctx, value, ref_value.detach(), got, expected, inputs={"real_logits": real, "fake_logits": fake}, what="the gradients (d real, d fake)")
 
 
 @discriminator_loss.property("dtype_contract", "the loss is a 0-d tensor in the logits' dtype", tier="public")
-@given(real=gs.gan_logits(dtype=torch.float64), fake=gs.gan_logits(dtype=torch.float64), dtype=gs.float_dtypes())
-def _d_dtype(ctx: Context, real: torch.Tensor, fake: torch.Tensor, dtype: torch.dtype) -> None:
-    real, fake = real.to(dtype), fake.to(dtype)
-    _scalar_check(ctx, ctx.call(real, fake), dtype, {"real_logits": real, "fake_logits": fake})
+@given(real=gs.gan_logits(dtype=torch.float64), fake=gs.gan_logits(dtype=torch.float64))
+def _d_dtype(ctx: Context, real: torch.Tensor, fake: torch.Tensor) -> None:
+    for dtype in gs.FLOAT_DTYPES:
+        r, f = real.to(dtype), fake.to(dtype)
+        _scalar_check(ctx, ctx.call(r, f), dtype, {"real_logits": r, "fake_logits": f})
 
 
 # ----------------------------------------------------------------------------- generator_loss
@@ -157,17 +185,24 @@ generator_loss = Exercise(
 )
 
 
+# The generator-loss properties try non_saturating=True before False: a student who mixes up
+# the flag then fails on True, where "flag inverted" and "flag ignored" differ.
+VARIANTS = (True, False)
+
+
 @generator_loss.property("gradient_saturation", "d loss/d logit is −σ(−l)/B (non-saturating: strong when D rejects fakes) and −σ(l)/B (saturating: vanishes there)", tier="public")
-@given(fake=gs.gan_logits(dtype=torch.float64, extreme=True), non_saturating=st.booleans(), dtype=gs.float_dtypes())
-@example(fake=torch.tensor([-100.0, -10.0, 0.0]), non_saturating=True, dtype=torch.float32)
-def _g_gradient(ctx: Context, fake: torch.Tensor, non_saturating: bool, dtype: torch.dtype) -> None:
+@given(fake=gs.gan_logits(dtype=torch.float64, extreme=True), dtype=gs.float_dtypes())
+@example(fake=torch.tensor([-100.0, -10.0, 0.0]), dtype=torch.float32)
+def _g_gradient(ctx: Context, fake: torch.Tensor, dtype: torch.dtype) -> None:
     fake = fake.to(dtype)
-    _, grads = ctx.student.vjp(ctx.exercise.name, (fake,), torch.tensor(1.0, dtype=dtype), [0], non_saturating=non_saturating)
-    got = grads["inputs"][0]
     f64 = fake.double()
-    expected = -torch.sigmoid(-f64 if non_saturating else f64) / fake.numel()
-    ctx.check(got is not None, "no gradient reached the logits", inputs={"fake_logits": fake, "non_saturating": non_saturating})
-    ctx.assert_close(got, expected.to(dtype), inputs={"fake_logits": fake, "non_saturating": non_saturating}, what="the gradient with respect to the logits")
+    for non_saturating in VARIANTS:
+        value, grads = ctx.student.vjp(ctx.exercise.name, (fake,), torch.tensor(1.0, dtype=dtype), [0], non_saturating=non_saturating)
+        (got,) = _none_as_zeros(grads["inputs"], [fake])
+        expected = -torch.sigmoid(-f64 if non_saturating else f64) / fake.numel()
+        expected_value = _exact_softplus(-fake).mean() if non_saturating else -_exact_softplus(fake).mean()
+        inputs = {"fake_logits": fake, "non_saturating": non_saturating}
+        _assert_gradients(ctx, value, expected_value.to(dtype), got, expected.to(dtype), inputs=inputs, what="the gradient with respect to the logits")
 
 
 @generator_loss.property("variants_sum_to_minus_mean_logit", "non-saturating + saturating loss = −mean(logits), since softplus(−l) − softplus(l) = −l", tier="public")
@@ -179,39 +214,44 @@ def _g_sum(ctx: Context, fake: torch.Tensor, dtype: torch.dtype) -> None:
 
 
 @generator_loss.property("known_answer", "logit 0 gives ln 2 (non-saturating) and −ln 2 (saturating); logit ln 3 gives ln 4/3 and −ln 4", tier="public")
-@given(dtype=gs.float_dtypes(), non_saturating=st.booleans())
-def _g_known_answer(ctx: Context, dtype: torch.dtype, non_saturating: bool) -> None:
+@given(dtype=gs.float_dtypes())
+def _g_known_answer(ctx: Context, dtype: torch.dtype) -> None:
     fake = torch.tensor([0.0, math.log(3.0)], dtype=dtype)  # D(G(z)) = ½ and ¾
-    parts = (math.log(2.0), math.log(4 / 3)) if non_saturating else (-math.log(2.0), -math.log(4.0))
-    got = ctx.call(fake, non_saturating=non_saturating)
-    ctx.assert_close(got, torch.tensor(sum(parts) / 2, dtype=dtype), inputs={"fake_logits": fake, "non_saturating": non_saturating})
+    # Non-saturating first: a variant that mixes up the flag fails there and is named precisely.
+    for non_saturating, parts in ((True, (math.log(2.0), math.log(4 / 3))), (False, (-math.log(2.0), -math.log(4.0)))):
+        got = ctx.call(fake, non_saturating=non_saturating)
+        ctx.assert_close(got, torch.tensor(sum(parts) / 2, dtype=dtype), inputs={"fake_logits": fake, "non_saturating": non_saturating})
 
 
 @generator_loss.property("finite_for_extreme_logits", "both variants are finite and exact for logits of ±100", tier="public")
-@given(fake=gs.gan_logits(dtype=torch.float64, extreme=True), non_saturating=st.booleans(), dtype=gs.float_dtypes())
-@example(fake=torch.tensor([100.0]), non_saturating=False, dtype=torch.float32)
-def _g_extreme(ctx: Context, fake: torch.Tensor, non_saturating: bool, dtype: torch.dtype) -> None:
+@given(fake=gs.gan_logits(dtype=torch.float64, extreme=True), dtype=gs.float_dtypes())
+@example(fake=torch.tensor([100.0, -100.0, 2.0]), dtype=torch.float32)
+def _g_extreme(ctx: Context, fake: torch.Tensor, dtype: torch.dtype) -> None:
     fake = fake.to(dtype)
-    inputs = {"fake_logits": fake, "non_saturating": non_saturating}
-    got = ctx.call(fake, non_saturating=non_saturating)
-    ctx.check(isinstance(got, torch.Tensor) and bool(got.isfinite().all()), f"the loss should be finite for logits of ±100; got {got}", inputs=inputs)
-    expected = _exact_softplus(-fake).mean() if non_saturating else -_exact_softplus(fake).mean()
-    ctx.assert_close(got, expected.to(dtype), inputs=inputs)
+    for non_saturating in VARIANTS:
+        inputs = {"fake_logits": fake, "non_saturating": non_saturating}
+        got = ctx.call(fake, non_saturating=non_saturating)
+        ctx.check(isinstance(got, torch.Tensor) and bool(got.isfinite().all()), f"the loss should be finite for logits of ±100; got {got}", inputs=inputs)
+        expected = _exact_softplus(-fake).mean() if non_saturating else -_exact_softplus(fake).mean()
+        ctx.assert_close(got, expected.to(dtype), inputs=inputs)
 
 
 @generator_loss.property("matches_reference", "both variants equal the reference on random logits", tier="hidden")
-@given(fake=gs.gan_logits(dtype=torch.float64), non_saturating=st.booleans(), dtype=gs.float_dtypes())
-def _g_matches_reference(ctx: Context, fake: torch.Tensor, non_saturating: bool, dtype: torch.dtype) -> None:
-    fake = fake.to(dtype)
-    got = ctx.call(fake, non_saturating=non_saturating)
-    ctx.assert_close(got, ctx.ref(fake, non_saturating=non_saturating), inputs={"fake_logits": fake, "non_saturating": non_saturating})
+@given(fake=gs.gan_logits(dtype=torch.float64))
+def _g_matches_reference(ctx: Context, fake: torch.Tensor) -> None:
+    for dtype in gs.FLOAT_DTYPES:
+        f = fake.to(dtype)
+        for non_saturating in VARIANTS:
+            got = ctx.call(f, non_saturating=non_saturating)
+            ctx.assert_close(got, ctx.ref(f, non_saturating=non_saturating), inputs={"fake_logits": f, "non_saturating": non_saturating})
 
 
 @generator_loss.property("dtype_contract", "the loss is a 0-d tensor in the logits' dtype", tier="public")
-@given(fake=gs.gan_logits(dtype=torch.float64), non_saturating=st.booleans(), dtype=gs.float_dtypes())
-def _g_dtype(ctx: Context, fake: torch.Tensor, non_saturating: bool, dtype: torch.dtype) -> None:
-    fake = fake.to(dtype)
-    _scalar_check(ctx, ctx.call(fake, non_saturating=non_saturating), dtype, {"fake_logits": fake, "non_saturating": non_saturating})
+@given(fake=gs.gan_logits(dtype=torch.float64), non_saturating=st.booleans())
+def _g_dtype(ctx: Context, fake: torch.Tensor, non_saturating: bool) -> None:
+    for dtype in gs.FLOAT_DTYPES:
+        f = fake.to(dtype)
+        _scalar_check(ctx, ctx.call(f, non_saturating=non_saturating), dtype, {"fake_logits": f, "non_saturating": non_saturating})
 
 
 # ----------------------------------------------------------------------------- gradient_penalty
@@ -271,6 +311,19 @@ def _penalty(ctx: Context, critic: torch.nn.Module, real: torch.Tensor, fake: to
     """
     value, _ = ctx.student.vjp(ctx.exercise.name, (critic, real, fake, alpha, weight), None, [["params", 0]])
     return value
+
+
+def _penalty_and_critic_grads(ctx: Context, critic: torch.nn.Module, a: dict, inputs: dict) -> tuple[Any, dict[str, Any]]:
+    """The student's penalty and its gradients w.r.t. the critic's parameters ({name: gradient})."""
+    args = (critic, a["real"], a["fake"], a["alpha"], a["weight"])
+    try:
+        value, grads = ctx.student.vjp(ctx.exercise.name, args, torch.tensor(1.0, dtype=a["real"].dtype), [["params", 0]])
+    except ContractViolation as violation:
+        if "not differentiable" not in violation.message:
+            raise
+        hint = "the penalty must backpropagate to the critic's parameters: take the input-gradient with torch.autograd.grad(..., create_graph=True)"
+        raise ContractViolation(f"{violation.message}; {hint}", details=describe_inputs(inputs)) from None
+    return value, {name.removeprefix("args[0]."): g for name, g in grads["params"].items()}
 
 
 def _critic_for(a: dict, squeeze: bool) -> torch.nn.Module:
@@ -334,44 +387,49 @@ def _gp_mean(ctx: Context, a: dict) -> None:
 @given(a=gs.gradient_penalty_inputs(), scale=st.floats(0.2, 3.0), seed=gs.seeds())
 def _gp_param_gradient(ctx: Context, a: dict, scale: float, seed: int) -> None:
     critic = _unit_gradient_critic(a, scale, seed, squeeze=True)
-    dtype = a["real"].dtype
-    _, grads = ctx.student.vjp(ctx.exercise.name, (critic, a["real"], a["fake"], a["alpha"], a["weight"]), torch.tensor(1.0, dtype=dtype), [["params", 0]])
+    inputs = {**_gp_inputs(a, critic), "‖w‖": scale}
+    value, grads = _penalty_and_critic_grads(ctx, critic, a, inputs)
     w = critic.weight.detach()
     expected = 2 * a["weight"] * (scale - 1) * w / w.norm()
-    got_w, got_b = grads["params"].get("args[0].weight"), grads["params"].get("args[0].bias")
-    inputs = {**_gp_inputs(a, critic), "‖w‖": scale}
-    ctx.check(got_w is not None, "no gradient reached the critic's weight: compute the input-gradient with create_graph=True", inputs=inputs)
-    ctx.assert_close(got_w, expected, inputs=inputs, what="the gradient with respect to the critic's weight")
+    got_w, got_b = grads.get("weight"), grads.get("bias")
+    expected_value = torch.tensor(a["weight"] * (scale - 1) ** 2, dtype=w.dtype)
+    _check_plain(got_w is not None, "no gradient reached the critic's weight: compute the input-gradient with create_graph=True", inputs)
+    _assert_gradients(ctx, value, expected_value, got_w, expected, inputs=inputs, what="the gradient with respect to the critic's weight")
     if got_b is not None:  # the bias does not change the input-gradient: zero or no gradient
-        ctx.assert_close(got_b, torch.zeros_like(got_b), inputs=inputs, what="the gradient with respect to the critic's bias")
+        _assert_gradients(ctx, value, expected_value, got_b, torch.zeros_like(got_b), inputs=inputs, what="the gradient with respect to the critic's bias")
 
 
 @gradient_penalty.property("matches_reference", "the penalty equals the reference for a small nonlinear critic, vectors and images", tier="hidden")
-@given(a=gs.gradient_penalty_inputs(), squeeze=st.booleans())
-def _gp_matches_reference(ctx: Context, a: dict, squeeze: bool) -> None:
-    critic = _critic_for(a, squeeze)
-    got = _penalty(ctx, critic, a["real"], a["fake"], a["alpha"], a["weight"])
-    ctx.assert_close(got, ctx.ref(critic, a["real"], a["fake"], a["alpha"], a["weight"]), inputs=_gp_inputs(a, critic))
+@given(drawn=gs.gradient_penalty_inputs(), squeeze=st.booleans())
+def _gp_matches_reference(ctx: Context, drawn: dict, squeeze: bool) -> None:
+    for dtype in gs.FLOAT_DTYPES:
+        a = _in_dtype(drawn, dtype)
+        critic = _critic_for(a, squeeze)
+        got = _penalty(ctx, critic, a["real"], a["fake"], a["alpha"], a["weight"])
+        ctx.assert_close(got, ctx.ref(critic, a["real"], a["fake"], a["alpha"], a["weight"]), inputs=_gp_inputs(a, critic))
 
 
 @gradient_penalty.property("critic_gradients_match", "the gradients of the penalty with respect to a nonlinear critic's parameters equal the reference's", tier="hidden")
 @given(a=gs.gradient_penalty_inputs(), squeeze=st.booleans())
 def _gp_critic_gradients(ctx: Context, a: dict, squeeze: bool) -> None:
     critic = _critic_for(a, squeeze)
-    dtype = a["real"].dtype
-    _, grads = ctx.student.vjp(ctx.exercise.name, (critic, a["real"], a["fake"], a["alpha"], a["weight"]), torch.tensor(1.0, dtype=dtype), [["params", 0]])
+    value, grads = _penalty_and_critic_grads(ctx, critic, a, _gp_inputs(a, critic))
     names = [n for n, _ in critic.named_parameters()]
-    expected = torch.autograd.grad(ctx.ref(critic, a["real"], a["fake"], a["alpha"], a["weight"]), list(critic.parameters()), allow_unused=True)
-    got = tuple(grads["params"].get(f"args[0].{n}") for n in names)
     params = list(critic.parameters())
-    ctx.assert_close(_none_as_zeros(got, params), _none_as_zeros(expected, params), inputs=_gp_inputs(a, critic), what=f"the gradients with respect to the critic's parameters {names}")
+    ref_value = ctx.ref(critic, a["real"], a["fake"], a["alpha"], a["weight"])
+    expected = torch.autograd.grad(ref_value, params, allow_unused=True)
+    got = tuple(grads.get(n) for n in names)
+    what = f"the gradients with respect to the critic's parameters {names}"
+    _assert_gradients(ctx, value, ref_value.detach(), _none_as_zeros(got, params), _none_as_zeros(expected, params), inputs=_gp_inputs(a, critic), what=what)
 
 
 @gradient_penalty.property("dtype_contract", "the penalty is a 0-d tensor in the data's dtype", tier="public")
-@given(a=gs.gradient_penalty_inputs())
-def _gp_dtype(ctx: Context, a: dict) -> None:
-    critic = _critic_for(a, squeeze=False)
-    _scalar_check(ctx, _penalty(ctx, critic, a["real"], a["fake"], a["alpha"], a["weight"]), a["real"].dtype, _gp_inputs(a, critic))
+@given(drawn=gs.gradient_penalty_inputs())
+def _gp_dtype(ctx: Context, drawn: dict) -> None:
+    for dtype in gs.FLOAT_DTYPES:
+        a = _in_dtype(drawn, dtype)
+        critic = _critic_for(a, squeeze=False)
+        _scalar_check(ctx, _penalty(ctx, critic, a["real"], a["fake"], a["alpha"], a["weight"]), dtype, _gp_inputs(a, critic))
 
 
 # ----------------------------------------------------------------------------- minibatch_stddev
@@ -470,9 +528,11 @@ def _mbstd_known_answer(ctx: Context, dtype: torch.dtype, c: int, h: int, eps: f
 
 
 @minibatch_stddev.property("matches_reference", "the result equals the reference for any batch and group size", tier="hidden")
-@given(a=gs.minibatch_stddev_inputs())
-def _mbstd_matches_reference(ctx: Context, a: dict) -> None:
-    ctx.assert_close(ctx.call(a["x"], a["group_size"], a["eps"]), ctx.ref(a["x"], a["group_size"], a["eps"]), inputs=_mbstd_inputs(a))
+@given(drawn=gs.minibatch_stddev_inputs())
+def _mbstd_matches_reference(ctx: Context, drawn: dict) -> None:
+    for dtype in gs.FLOAT_DTYPES:
+        a = _in_dtype(drawn, dtype)
+        ctx.assert_close(ctx.call(a["x"], a["group_size"], a["eps"]), ctx.ref(a["x"], a["group_size"], a["eps"]), inputs=_mbstd_inputs(a))
 
 
 @minibatch_stddev.property("gradients_match", "the gradient with respect to x equals the reference's (the statistic is differentiable)", tier="hidden")
@@ -481,17 +541,20 @@ def _mbstd_gradients(ctx: Context, a: dict, seed: int) -> None:
     x = a["x"]
     b, c, h, w = x.shape
     g = gs.make_tensor((b, c + 1, h, w), x.dtype, seed)
-    _, grads = ctx.student.vjp(ctx.exercise.name, (x, a["group_size"], a["eps"]), g, [0])
+    value, grads = ctx.student.vjp(ctx.exercise.name, (x, a["group_size"], a["eps"]), g, [0])
     xr = x.clone().requires_grad_(True)
-    (expected,) = torch.autograd.grad(ctx.ref(xr, a["group_size"], a["eps"]), xr, g)
-    ctx.assert_close(grads["inputs"][0], expected, inputs=_mbstd_inputs(a), what="the gradient with respect to x")
+    ref_value = ctx.ref(xr, a["group_size"], a["eps"])
+    (expected,) = torch.autograd.grad(ref_value, xr, g)
+    _assert_gradients(ctx, value, ref_value.detach(), _none_as_zeros(grads["inputs"], [x]), (expected,), inputs=_mbstd_inputs(a), what="the gradient with respect to x")
 
 
 @minibatch_stddev.property("dtype_contract", "the result keeps the input's dtype (float32 or float64)", tier="public")
-@given(a=gs.minibatch_stddev_inputs())
-def _mbstd_dtype(ctx: Context, a: dict) -> None:
-    got = ctx.call(a["x"], a["group_size"], a["eps"])
-    ctx.check(isinstance(got, torch.Tensor) and got.dtype == a["x"].dtype, f"the input was {a['x'].dtype}, the result is {getattr(got, 'dtype', type(got).__name__)}", inputs=_mbstd_inputs(a))
+@given(drawn=gs.minibatch_stddev_inputs())
+def _mbstd_dtype(ctx: Context, drawn: dict) -> None:
+    for dtype in gs.FLOAT_DTYPES:
+        a = _in_dtype(drawn, dtype)
+        got = ctx.call(a["x"], a["group_size"], a["eps"])
+        _check_plain(isinstance(got, torch.Tensor) and got.dtype == dtype, f"the input was {dtype}, the result is {getattr(got, 'dtype', type(got).__name__)}", _mbstd_inputs(a))
 
 
 # ----------------------------------------------------------------------------- concat_condition
@@ -557,20 +620,24 @@ def _cond_image(ctx: Context, a: dict) -> None:
 def _cond_gradient(ctx: Context, a: dict, seed: int) -> None:
     x, k = a["x"], a["num_classes"]
     g = gs.make_tensor((x.shape[0], x.shape[1] + k, *x.shape[2:]), x.dtype, seed)
-    _, grads = ctx.student.vjp(ctx.exercise.name, (x, a["labels"], k), g, [0])
-    got = grads["inputs"][0]
-    ctx.check(got is not None, "no gradient reached x", inputs=_cond_inputs(a))
-    ctx.assert_close(got, g[:, : x.shape[1]], inputs=_cond_inputs(a), what="the gradient with respect to x")
+    value, grads = ctx.student.vjp(ctx.exercise.name, (x, a["labels"], k), g, [0])
+    (got,) = _none_as_zeros(grads["inputs"], [x])
+    expected_value = _expected_condition(x, a["labels"], k)
+    _assert_gradients(ctx, value, expected_value, got, g[:, : x.shape[1]], inputs=_cond_inputs(a), what="the gradient with respect to x")
 
 
 @concat_condition.property("matches_reference", "the result equals the reference for vectors and images", tier="hidden")
-@given(a=gs.condition_inputs())
-def _cond_matches_reference(ctx: Context, a: dict) -> None:
-    ctx.assert_close(ctx.call(a["x"], a["labels"], a["num_classes"]), ctx.ref(a["x"], a["labels"], a["num_classes"]), inputs=_cond_inputs(a))
+@given(drawn=gs.condition_inputs())
+def _cond_matches_reference(ctx: Context, drawn: dict) -> None:
+    for dtype in gs.FLOAT_DTYPES:
+        a = _in_dtype(drawn, dtype)
+        ctx.assert_close(ctx.call(a["x"], a["labels"], a["num_classes"]), ctx.ref(a["x"], a["labels"], a["num_classes"]), inputs=_cond_inputs(a))
 
 
 @concat_condition.property("dtype_contract", "the result has x's dtype (float32 or float64), the one-hot included", tier="public")
-@given(a=gs.condition_inputs())
-def _cond_dtype(ctx: Context, a: dict) -> None:
-    got = ctx.call(a["x"], a["labels"], a["num_classes"])
-    ctx.check(isinstance(got, torch.Tensor) and got.dtype == a["x"].dtype, f"x was {a['x'].dtype}, the result is {getattr(got, 'dtype', type(got).__name__)}", inputs=_cond_inputs(a))
+@given(drawn=gs.condition_inputs())
+def _cond_dtype(ctx: Context, drawn: dict) -> None:
+    for dtype in gs.FLOAT_DTYPES:
+        a = _in_dtype(drawn, dtype)
+        got = ctx.call(a["x"], a["labels"], a["num_classes"])
+        _check_plain(isinstance(got, torch.Tensor) and got.dtype == dtype, f"x was {dtype}, the result is {getattr(got, 'dtype', type(got).__name__)}", _cond_inputs(a))

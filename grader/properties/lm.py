@@ -3,6 +3,7 @@ prompt tuning (q73–q76, q81)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -13,7 +14,9 @@ from hypothesis import strategies as st
 
 from grader import fixtures
 from grader import strategies as gs
-from grader.properties.api import Context, Exercise, Mistake
+from grader.failures import PropertyFailure
+from grader.properties.api import Context, Exercise, Mistake, replay
+from grader.tensors import allclose
 
 NEG_INF = float("-inf")
 
@@ -64,7 +67,7 @@ def _loss_shift_reversed(logits, labels, ignore_index=-100):
 
 
 def _loss_mean_over_sequences(logits, labels, ignore_index=-100):
-    counts = (labels[:, 1:] != ignore_index).sum(dim=1).clamp(min=1)
+    counts = (labels[:, 1:] != ignore_index).sum(dim=1)  # a row without targets gives 0/0 = nan
     return (_token_losses(logits, labels, ignore_index).sum(dim=1) / counts).mean()
 
 
@@ -203,6 +206,21 @@ def _expected_filtered(logits: torch.Tensor, temperature: Any, kept: torch.Tenso
     return (logits / temperature).masked_fill(~kept, NEG_INF)
 
 
+def _assert_filtered(ctx: Context, got: Any, expected: torch.Tensor, inputs: dict) -> None:
+    """Compare filtered logits: first exactly which entries are -inf, then the kept values.
+
+    The engine's comparison alone would accept any value where -inf is expected (its
+    relative tolerance times |-inf| is infinite), so the removed set is checked separately.
+    """
+    if isinstance(got, torch.Tensor) and got.shape == expected.shape:
+        removed, should = got == NEG_INF, expected == NEG_INF
+        if not torch.equal(removed, should):
+            idx = tuple((removed != should).nonzero()[0].tolist())
+            kept = [row.nonzero().flatten().tolist() for row in ~should]
+            ctx.fail(f"wrong set of removed tokens: at index {idx} expected {float(expected[idx]):.6g}, got {float(got[idx]):.6g}; the tokens kept in each row should be {kept}", inputs=inputs)
+    ctx.assert_close(got, expected, inputs=inputs)
+
+
 def _filter_variant(logits, temperature=1.0, top_k=None, top_p=None, *, ties=True, crossing=True, scale_first=True, k_first=True, multiply=False):
     """Filtering with one known mistake switched on (the defaults give the correct result)."""
     out = logits * temperature if multiply else logits / temperature if scale_first else logits
@@ -248,11 +266,11 @@ def _filter_top_p_first(logits, temperature=1.0, top_k=None, top_p=None):
 filter_ex = Exercise(
     "lm.filter_logits",
     mistakes=[
-        Mistake("crossing_token_dropped", "your output removes the token whose cumulative probability crosses top_p (it keeps only cumsum ≤ top_p); that token is kept — a token is removed only when the mass ranked above it already reaches top_p", _filter_crossing_dropped),
-        Mistake("top_k_drops_ties", "your output keeps exactly the k indices torch.topk returned; every logit equal to the k-th largest is kept too (compare with the k-th value)", _filter_topk_indices),
         Mistake("temperature_multiplied", "your output multiplies the logits by the temperature; divide by it (a low temperature sharpens the distribution)", _filter_temperature_multiplied),
         Mistake("temperature_after_filtering", "your output applies top-k/top-p to the raw logits and divides by the temperature afterwards; the temperature comes first, so top-p sees the tempered probabilities", _filter_temperature_last),
         Mistake("top_p_before_top_k", "your output applies top-p before top-k; Hugging Face applies top-k first and top-p to the renormalised probabilities of the tokens top-k kept", _filter_top_p_first),
+        Mistake("top_k_drops_ties", "your output keeps exactly the k indices torch.topk returned; every logit equal to the k-th largest is kept too (compare with the k-th value)", _filter_topk_indices),
+        Mistake("crossing_token_dropped", "your output removes the token whose cumulative probability crosses top_p (it keeps only cumsum ≤ top_p); that token is kept — a token is removed only when the mass ranked above it already reaches top_p", _filter_crossing_dropped),
     ],
 )
 
@@ -270,7 +288,7 @@ def _filter_call(ctx: Context, a: dict) -> torch.Tensor:
 def _no_filtering(ctx: Context, a: dict, k: str, p: float | None) -> None:
     vocab = a["logits"].shape[-1]
     a = {**a, "top_k": {"None": None, "0": 0, "V": vocab, "V+3": vocab + 3}[k], "top_p": p}
-    ctx.assert_close(_filter_call(ctx, a), a["logits"] / a["temperature"], inputs=_filter_inputs(a))
+    _assert_filtered(ctx, _filter_call(ctx, a), a["logits"] / a["temperature"], _filter_inputs(a))
 
 
 # probabilities .4 .3 .2 .1, and the same in another order: cases (temperature, top_k, top_p,
@@ -294,7 +312,7 @@ def _filter_known_answer(ctx: Context, dtype: torch.dtype, case: tuple) -> None:
     ranks = torch.argsort(torch.argsort(logits, dim=-1, descending=True), dim=-1)  # rank of each token in its row
     expected = _expected_filtered(logits, temperature, ranks < n_kept)
     got = ctx.call(logits, temperature, top_k, top_p)
-    ctx.assert_close(got, expected, inputs={"probabilities": torch.tensor(_KNOWN_PROBS), "temperature": temperature, "top_k": top_k, "top_p": top_p})
+    _assert_filtered(ctx, got, expected, {"probabilities": torch.tensor(_KNOWN_PROBS), "temperature": temperature, "top_k": top_k, "top_p": top_p})
 
 
 @filter_ex.property("top_k_keeps_the_k_largest", "top-k keeps exactly the k largest logits of each row (divided by the temperature) and sets the rest to -inf", tier="public")
@@ -302,7 +320,7 @@ def _filter_known_answer(ctx: Context, dtype: torch.dtype, case: tuple) -> None:
 def _top_k_largest(ctx: Context, a: dict, data: st.DataObject) -> None:
     a = {**a, "top_k": data.draw(st.integers(1, a["logits"].shape[-1]), label="top_k")}
     ranks = torch.argsort(torch.argsort(a["logits"], dim=-1, descending=True), dim=-1)
-    ctx.assert_close(_filter_call(ctx, a), _expected_filtered(a["logits"], a["temperature"], ranks < a["top_k"]), inputs=_filter_inputs(a))
+    _assert_filtered(ctx, _filter_call(ctx, a), _expected_filtered(a["logits"], a["temperature"], ranks < a["top_k"]), _filter_inputs(a))
 
 
 @filter_ex.property("top_k_keeps_ties", "every logit equal to the k-th largest survives top-k, so a tie at the boundary keeps more than k tokens", tier="public")
@@ -315,7 +333,7 @@ def _top_k_ties(ctx: Context, b: int, vocab: int, dtype: torch.dtype, seed: int,
     n_tied = data.draw(st.integers(1, vocab - k), label="tokens tied with the k-th")
     logits = logits.scatter(-1, order[:, k : k + n_tied], kth.expand(b, n_tied))  # below-k tokens copy the k-th value
     a = {"logits": logits, "temperature": 1.0, "top_k": k, "top_p": None}
-    ctx.assert_close(_filter_call(ctx, a), _expected_filtered(logits, 1.0, logits >= kth), inputs=_filter_inputs(a))
+    _assert_filtered(ctx, _filter_call(ctx, a), _expected_filtered(logits, 1.0, logits >= kth), _filter_inputs(a))
 
 
 @filter_ex.property("top_p_keeps_the_nucleus", "top-p keeps the most likely tokens until their probability reaches top_p, the crossing token included, and removes the rest", tier="public")
@@ -324,7 +342,7 @@ def _top_p_nucleus(ctx: Context, a: dict, top_p: float) -> None:
     assume(gs.top_p_margin(a["logits"], a["temperature"], a["top_k"], top_p) > 1e-3)
     a = {**a, "top_p": top_p}
     kept = _kept_by_statement(a["logits"], a["temperature"], a["top_k"], top_p)
-    ctx.assert_close(_filter_call(ctx, a), _expected_filtered(a["logits"], a["temperature"], kept), inputs=_filter_inputs(a))
+    _assert_filtered(ctx, _filter_call(ctx, a), _expected_filtered(a["logits"], a["temperature"], kept), _filter_inputs(a))
 
 
 @filter_ex.property("at_least_one_token_survives", "a top_p of 0 or smaller than the largest probability keeps exactly the most likely token", tier="public")
@@ -333,7 +351,7 @@ def _one_survives(ctx: Context, a: dict, top_p: float) -> None:
     a = {**a, "top_p": top_p}
     argmax = a["logits"].argmax(dim=-1, keepdim=True)
     kept = torch.zeros_like(a["logits"], dtype=torch.bool).scatter(-1, argmax, True)
-    ctx.assert_close(_filter_call(ctx, a), _expected_filtered(a["logits"], a["temperature"], kept), inputs=_filter_inputs(a))
+    _assert_filtered(ctx, _filter_call(ctx, a), _expected_filtered(a["logits"], a["temperature"], kept), _filter_inputs(a))
 
 
 @filter_ex.property("dtype_contract", "the result has the logits' shape (B, V) and dtype (float32 or float64)", tier="public")
@@ -349,7 +367,7 @@ def _filter_dtype(ctx: Context, a: dict) -> None:
 @example(a={"logits": torch.tensor([[2.0, 1.0, 1.0, 0.5]]), "temperature": 0.5, "top_k": 2, "top_p": None})
 @example(a={"logits": torch.tensor([[0.3, -1.0, 2.0]], dtype=torch.float64), "temperature": torch.tensor(2.0, dtype=torch.float64), "top_k": 2, "top_p": 0.4})
 def _filter_matches_reference(ctx: Context, a: dict) -> None:
-    ctx.assert_close(_filter_call(ctx, a), ctx.ref(a["logits"], a["temperature"], a["top_k"], a["top_p"]), inputs=_filter_inputs(a))
+    _assert_filtered(ctx, _filter_call(ctx, a), ctx.ref(a["logits"], a["temperature"], a["top_k"], a["top_p"]), _filter_inputs(a))
 
 
 # ----------------------------------------------------------------------------- sample_next_token
@@ -885,3 +903,57 @@ def _soft_dtype(ctx: Context, a: dict) -> None:
 def _soft_matches_reference(ctx: Context, a: dict) -> None:
     got = _soft_call(ctx, a)
     ctx.assert_close(got, ctx.ref(*_soft_inputs(a).values()), inputs=_soft_inputs(a))
+
+
+# ----------------------------------------------------------------------------- diagnoses
+
+
+def _identical(got: Any, wrong: Any) -> bool:
+    """Like the engine's match of an output with a mistake's, but dtypes must agree and ±inf
+    must sit at the same places (the engine accepts any value where the mistake has -inf)."""
+    if isinstance(wrong, (tuple, list)):
+        return isinstance(got, (tuple, list)) and len(got) == len(wrong) and all(_identical(g, w) for g, w in zip(got, wrong))
+    if not isinstance(wrong, torch.Tensor):
+        return allclose(got, wrong)
+    if not isinstance(got, torch.Tensor) or got.shape != wrong.shape or got.dtype != wrong.dtype:
+        return False
+    if wrong.is_floating_point():
+        infinite = wrong.isinf()
+        if not torch.equal(got.isinf(), infinite) or not torch.equal(got[infinite], wrong[infinite]):
+            return False
+        return allclose(got.masked_fill(infinite, 0.0), wrong.masked_fill(infinite, 0.0))
+    return torch.equal(got, wrong)
+
+
+def _diagnose(ctx: Context) -> str | None:
+    """The message of the first mistake that reproduces the latest call exactly (see _identical)."""
+    if not ctx.student.calls:
+        return None
+    call = ctx.student.calls[-1]
+    for mistake in ctx.exercise.mistakes:
+        try:
+            wrong = replay(call, mistake.impl)
+        except Exception:  # a variant may not apply to every input
+            continue
+        if _identical(call.result, wrong):
+            return mistake.message
+    return None
+
+
+def _strict_diagnosis(test: Any) -> Any:
+    """Re-diagnose a failed property with ``_diagnose``: a float64 result for float32 inputs, or
+    logits kept where a mistake removes them, must not be named after that mistake."""
+
+    def run(ctx: Context, *args: Any, **kwargs: Any) -> None:
+        try:
+            test(ctx, *args, **kwargs)
+        except PropertyFailure as failure:
+            if type(failure) is PropertyFailure:  # a student's exception or a contract violation has no diagnosis
+                failure.diagnosis = _diagnose(ctx)
+            raise
+
+    return run
+
+
+for _exercise in (loss_ex, filter_ex, sample_ex, decode_ex, mlm_ex, soft_ex):
+    _exercise.properties[:] = [dataclasses.replace(p, test=_strict_diagnosis(p.test)) for p in _exercise.properties]

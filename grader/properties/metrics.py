@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from hypothesis import assume, example, given
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
+from grader.tensors import allclose
 
 
 def _tol(ctx: Context, dtype: torch.dtype, *, scale: float = 1.0) -> dict[str, float]:
@@ -30,6 +33,28 @@ def _is_float(x: object) -> bool:
 
 def _type_name(x: object) -> str:
     return f"{type(x).__name__} {x!r}"[:120]
+
+
+class NotApplicable(ValueError):
+    """Raised by a mistake variant on inputs where it gives the right answer."""
+
+
+def _unless_right(impl: Callable[..., Any], right: Callable[..., Any]) -> Callable[..., Any]:
+    """``impl`` as a diagnosable mistake only on inputs where it differs from ``right``.
+
+    A variant that coincides with the right answer on some inputs (no zeros, a single
+    split, commuting covariances) would otherwise name itself for any nearly right output
+    there; the diagnosis skips variants that raise.
+    """
+
+    def variant(*args: Any, **kwargs: Any) -> Any:
+        result = impl(*args, **kwargs)
+        if allclose(result, right(*args, **kwargs)):
+            raise NotApplicable(f"{impl.__name__} gives the right answer on these inputs")
+        return result
+
+    variant.__name__ = impl.__name__
+    return variant
 
 
 # ============================================================================= inception_score
@@ -49,6 +74,10 @@ def _mean_std(scores, ddof=0):
     s = torch.stack(scores)
     var = ((s - s.mean()) ** 2).sum() / (len(scores) - ddof)  # 0/0 = nan for one split, no warning
     return s.mean().item(), var.sqrt().item()
+
+
+def _is_right(probs, splits=10):
+    return _mean_std([_kl_rows(p, p.mean(dim=0, keepdim=True)).mean().exp() for p in _contiguous_splits(probs, splits)])
 
 
 def _is_global_marginal(probs, splits=10):
@@ -92,13 +121,13 @@ def _is_mean_of_exp(probs, splits=10):
 inception = Exercise(
     "metrics.inception_score",
     mistakes=[
-        Mistake("nan_for_zeros", "your output equals p·(log p − log p(y)) computed literally: 0·log 0 gives NaN; use the convention 0·log 0 = 0 (torch.special.xlogy, or mask the zeros)", _is_nan_for_zeros),
-        Mistake("reversed_kl", "your output equals exp of KL(p(y) ‖ p(y|x)), the reversed divergence; IS uses KL(p(y|x) ‖ p(y))", _is_reversed_kl),
+        Mistake("nan_for_zeros", "your output equals p·(log p − log p(y)) computed literally: 0·log 0 gives NaN; use the convention 0·log 0 = 0 (torch.special.xlogy, or mask the zeros)", _unless_right(_is_nan_for_zeros, _is_right)),
+        Mistake("reversed_kl", "your output equals exp of KL(p(y) ‖ p(y|x)), the reversed divergence; IS uses KL(p(y|x) ‖ p(y))", _unless_right(_is_reversed_kl, _is_right)),
         Mistake("no_exp", "your output equals the mean KL itself (the log of the score); IS is exp of the mean KL", _is_no_exp),
-        Mistake("global_marginal", "your output uses the marginal p(y) of all N samples; in the improved-GAN convention each split uses its own marginal", _is_global_marginal),
-        Mistake("chunked_splits", "your output equals splits made with torch.chunk (ceil(N/S) rows each); the convention is probs[i·N//S:(i+1)·N//S]", _is_chunked),
-        Mistake("std_ddof1", "your std uses ddof = 1 (torch.std's default); the convention is ddof = 0 (numpy's np.std)", _is_std_ddof1),
-        Mistake("mean_of_exp", "your output equals the mean of exp(KL) over samples; the score is exp of the mean KL", _is_mean_of_exp),
+        Mistake("global_marginal", "your output uses the marginal p(y) of all N samples; in the improved-GAN convention each split uses its own marginal", _unless_right(_is_global_marginal, _is_right)),
+        Mistake("chunked_splits", "your output equals splits made with torch.chunk (ceil(N/S) rows each); the convention is probs[i·N//S:(i+1)·N//S]", _unless_right(_is_chunked, _is_right)),
+        Mistake("std_ddof1", "your std uses ddof = 1 (torch.std's default); the convention is ddof = 0 (numpy's np.std)", _unless_right(_is_std_ddof1, _is_right)),
+        Mistake("mean_of_exp", "your output equals the mean of exp(KL) over samples; the score is exp of the mean KL", _unless_right(_is_mean_of_exp, _is_right)),
     ],
 )
 
@@ -197,6 +226,12 @@ def _is_dtype_contract(ctx: Context, a: dict) -> None:
 # ----------------------------------------------------------------------------- known mistakes
 
 
+def _fs_right(features):
+    mu = features.mean(dim=0)
+    c = features - mu
+    return mu, c.T @ c / (features.shape[0] - 1)
+
+
 def _fs_biased(features):
     mu = features.mean(dim=0)
     c = features - mu
@@ -222,8 +257,8 @@ feature_stats = Exercise(
     mistakes=[
         Mistake("biased_covariance", "your covariance divides by N; FID uses the unbiased covariance, dividing by N − 1 (numpy.cov's default)", _fs_biased),
         Mistake("columns_as_samples", "your covariance equals torch.cov(features), which treats the columns as samples; rows are samples here: torch.cov(features.T), or centre and divide by N − 1", _fs_columns_as_samples),
-        Mistake("scalar_for_d1", "your covariance is a 0-d tensor for D = 1 (as torch.cov(features.T) returns); sigma must be a (D, D) matrix, (1, 1) here", _fs_scalar_for_d1),
-        Mistake("not_centered", "your covariance equals XᵀX/(N − 1) without subtracting the mean first", _fs_not_centered),
+        Mistake("scalar_for_d1", "your covariance is a 0-d tensor for D = 1 (as torch.cov(features.T) returns); sigma must be a (D, D) matrix, (1, 1) here", _unless_right(_fs_scalar_for_d1, _fs_right)),
+        Mistake("not_centered", "your covariance equals XᵀX/(N − 1) without subtracting the mean first", _unless_right(_fs_not_centered, _fs_right)),
     ],
 )
 
@@ -305,6 +340,11 @@ def _fd_true_sqrt_trace(sigma1, sigma2):
     return torch.linalg.eigvals(sigma1 @ sigma2).real.clamp(min=0).sqrt().sum()
 
 
+def _fd_right(mu1, sigma1, mu2, sigma2):
+    mean_term, traces = _fd_parts(mu1, sigma1, mu2, sigma2)
+    return (mean_term + traces - 2 * _fd_true_sqrt_trace(sigma1, sigma2)).item()
+
+
 def _fd_elementwise_sqrt(mu1, sigma1, mu2, sigma2):
     mean_term, traces = _fd_parts(mu1, sigma1, mu2, sigma2)
     return (mean_term + traces - 2 * torch.sqrt(sigma1 @ sigma2).trace()).item()
@@ -343,12 +383,12 @@ def _fd_real_before_sqrt(mu1, sigma1, mu2, sigma2):
 frechet = Exercise(
     "metrics.frechet_distance",
     mistakes=[
-        Mistake("real_before_sqrt", "your output is NaN, as when the square root is taken of eigenvalues of Σ1Σ2 that rounding made slightly negative (their exact value is 0 for singular covariances): clamp them at 0, or take the square root of the complex eigenvalues before the real part", _fd_real_before_sqrt),
+        Mistake("real_before_sqrt", "your output is NaN, as when the square root is taken of eigenvalues of Σ1Σ2 that rounding made slightly negative (their exact value is 0 for singular covariances): clamp them at 0, or take the square root of the complex eigenvalues before the real part", _unless_right(_fd_real_before_sqrt, _fd_right)),
         Mistake("elementwise_sqrt", "your output uses the elementwise square root of Σ1Σ2 (torch.sqrt); FID needs the matrix square root, whose trace is Σ√λ over the eigenvalues λ of Σ1Σ2", _fd_elementwise_sqrt),
         Mistake("no_sqrt", "your output uses tr(Σ1Σ2) without the matrix square root", _fd_no_sqrt),
         Mistake("no_factor_two", "your output subtracts tr (Σ1Σ2)^{1/2} once; the formula subtracts it twice: tr(Σ1 + Σ2 − 2(Σ1Σ2)^{1/2})", _fd_no_factor_two),
         Mistake("norm_not_squared", "your output adds ‖mu1 − mu2‖; the mean term is the squared norm ‖mu1 − mu2‖²", _fd_norm_not_squared),
-        Mistake("product_of_roots", "your output uses tr(Σ1^{1/2}Σ2^{1/2}); (Σ1Σ2)^{1/2} equals Σ1^{1/2}Σ2^{1/2} only when Σ1 and Σ2 commute", _fd_product_of_roots),
+        Mistake("product_of_roots", "your output uses tr(Σ1^{1/2}Σ2^{1/2}); (Σ1Σ2)^{1/2} equals Σ1^{1/2}Σ2^{1/2} only when Σ1 and Σ2 commute", _unless_right(_fd_product_of_roots, _fd_right)),
     ],
 )
 
@@ -481,6 +521,10 @@ def _pr_with_radii(real, fake, radius_fn):
     return _share(fake, real, radius_fn(real)), _share(real, fake, radius_fn(fake))
 
 
+def _pr_right(real_features, fake_features, k=3):
+    return _pr_with_radii(real_features, fake_features, lambda x: _distances(x, x).kthvalue(k + 1, dim=1).values)
+
+
 def _pr_self_not_excluded(real_features, fake_features, k=3):
     # The k-th smallest distance counts the point itself (distance 0) as its first neighbour.
     return _pr_with_radii(real_features, fake_features, lambda x: _distances(x, x).kthvalue(k, dim=1).values)
@@ -492,7 +536,7 @@ def _pr_topk_largest(real_features, fake_features, k=3):
 
 
 def _pr_swapped(real_features, fake_features, k=3):
-    p, r = _pr_with_radii(real_features, fake_features, lambda x: _distances(x, x).kthvalue(k + 1, dim=1).values)
+    p, r = _pr_right(real_features, fake_features, k)
     return r, p
 
 
@@ -509,8 +553,8 @@ precision_recall = Exercise(
     mistakes=[
         Mistake("self_not_excluded", "your output counts each point as its own nearest neighbour (distance 0): the radius must be the k-th neighbour excluding the point itself, the (k+1)-th smallest distance", _pr_self_not_excluded),
         Mistake("topk_largest", "your radii are the k-th largest distances (torch.topk returns the largest unless largest=False); the radius is the distance to the k-th nearest neighbour", _pr_topk_largest),
-        Mistake("swapped", "your (precision, recall) are swapped: precision is the share of fakes inside the real manifold (realism), recall the share of reals inside the fake manifold (coverage)", _pr_swapped),
-        Mistake("zeros_masked", "your radii skip every distance 0, so a duplicate of a point is not counted as its neighbour; exclude only the point itself (e.g. take the (k+1)-th smallest distance)", _pr_zeros_masked),
+        Mistake("swapped", "your (precision, recall) are swapped: precision is the share of fakes inside the real manifold (realism), recall the share of reals inside the fake manifold (coverage)", _unless_right(_pr_swapped, _pr_right)),
+        Mistake("zeros_masked", "your radii skip every distance 0, so a duplicate of a point is not counted as its neighbour; exclude only the point itself (e.g. take the (k+1)-th smallest distance)", _unless_right(_pr_zeros_masked, _pr_right)),
     ],
 )
 

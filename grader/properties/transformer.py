@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from grader import strategies as gs
+from grader.fixtures import StateDict
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.attention import mha_formula, torch_attn_mask
 
@@ -115,20 +116,27 @@ def _ln_matches_torch(ctx: Context, a: dict) -> None:
 @layer_norm.property("matches_reference", "the output equals the reference on random inputs of widths 1 to 8, eps given or left at its default", tier="hidden")
 @given(a=gs.layer_norm_inputs(), pass_eps=st.booleans())
 @example(a={"x": torch.tensor([[1.0, 1.001, 0.999]]), "weight": torch.ones(3), "bias": torch.zeros(3), "eps": 1e-5}, pass_eps=False)
+@example(a={"x": torch.tensor([[0.0, 0.05, -0.02]], dtype=torch.float64), "weight": torch.ones(3, dtype=torch.float64), "bias": torch.zeros(3, dtype=torch.float64), "eps": 1e-3}, pass_eps=True)
 def _ln_matches_reference(ctx: Context, a: dict, pass_eps: bool) -> None:
     args = (a["x"], a["weight"], a["bias"], a["eps"]) if pass_eps else (a["x"], a["weight"], a["bias"])
     ctx.assert_close(ctx.call(*args), ctx.ref(*args), inputs={**_ln_shown(a), "eps": a["eps"] if pass_eps else "default"})
 
 
 @layer_norm.property("gradients_match", "gradients with respect to x, weight and bias equal the reference's: the mean and variance are part of the graph", tier="hidden")
-@given(a=gs.layer_norm_inputs(), seed=gs.seeds())
+# D ≥ 2: in a row of width 1 (variance exactly 0) the normalized value is 0 only up to rounding
+# of |x|/√eps, so in float32 any implementation but the reference's own has noisy dweight there.
+@given(a=gs.layer_norm_inputs(min_width=2), seed=gs.seeds())
 def _ln_gradients_match(ctx: Context, a: dict, seed: int) -> None:
     x, weight, bias, eps = a["x"], a["weight"], a["bias"], a["eps"]
     g_out = gs.make_tensor(tuple(x.shape), x.dtype, seed)
     _, grads = ctx.student.vjp(ctx.exercise.name, (x, weight, bias, eps), g_out, [0, 1, 2])
     leaves = [t.clone().requires_grad_(True) for t in (x, weight, bias)]
     expected = torch.autograd.grad(ctx.ref(*leaves, eps), leaves, g_out)
-    ctx.assert_close(tuple(grads["inputs"]), expected, inputs=_ln_shown(a), what="the gradients (dx, dweight, dbias)")
+    # dx carries the factor 1/√(var + eps) (up to ~300 for rows far below eps), and so does its
+    # rounding noise: the absolute tolerance scales with the largest such factor.
+    _, atol = ctx.tolerance(x.dtype)
+    amplification = float((x.double().var(dim=-1, unbiased=False) + eps).rsqrt().max())
+    ctx.assert_close(tuple(grads["inputs"]), expected, inputs=_ln_shown(a), what="the gradients (dx, dweight, dbias)", atol=atol * max(1.0, amplification))
 
 
 # ============================================================================ sinusoidal_position_encoding
@@ -164,10 +172,11 @@ def _pe_float64(num_positions, d_model):
 position_encoding = Exercise(
     "transformer.sinusoidal_position_encoding",
     mistakes=[
+        # First: it reproduces only outputs whose values are right, and at position 0 alone every layout agrees.
+        Mistake("float64_result", "your output is float64 (built with numpy or in double); return torch.get_default_dtype()", _pe_float64),
         Mistake("concatenated_halves", "your output puts all sines in the first half of the columns and all cosines in the second; Vaswani interleaves them: sin on even columns 2i, cos on odd columns 2i+1", _pe_concatenated_halves),
         Mistake("sin_cos_swapped", "your output has cos on the even columns and sin on the odd ones; PE[p, 2i] = sin, PE[p, 2i+1] = cos", _pe_sin_cos_swapped),
         Mistake("exponent_per_column", "your output uses 10000^(j/d) with j the column index, so a cos column gets another frequency than its sin column; both columns of pair i use 10000^(2i/d)", _pe_exponent_per_column),
-        Mistake("float64_result", "your output is float64 (built with numpy or in double); return torch.get_default_dtype()", _pe_float64),
     ],
 )
 
@@ -215,10 +224,10 @@ def _pe_shift_is_rotation(ctx: Context, sizes: tuple[int, int], data: st.DataObj
 @position_encoding.property("default_dtype", "the result has shape (num_positions, d_model) and the default float dtype (float32)", tier="public")
 @given(sizes=gs.position_encoding_sizes())
 def _pe_default_dtype(ctx: Context, sizes: tuple[int, int]) -> None:
-    n, d = sizes
-    got = ctx.call(n, max(d, 4))  # d ≥ 4: with a single pair some layouts coincide
-    shown = {"num_positions": n, "d_model": max(d, 4)}
-    ctx.check(isinstance(got, torch.Tensor) and tuple(got.shape) == (n, max(d, 4)), f"expected shape {(n, max(d, 4))}, got {getattr(got, 'shape', type(got).__name__)}", inputs=shown)
+    n, d = max(sizes[0], 2), max(sizes[1], 4)  # at least 2 positions and 2 pairs, where the known layouts differ
+    got = ctx.call(n, d)
+    shown = {"num_positions": n, "d_model": d}
+    ctx.check(isinstance(got, torch.Tensor) and tuple(got.shape) == (n, d), f"expected shape {(n, d)}, got {getattr(got, 'shape', type(got).__name__)}", inputs=shown)
     ctx.check(got.dtype == torch.get_default_dtype(), f"expected the default dtype {torch.get_default_dtype()}, got {got.dtype}", inputs=shown)
 
 
@@ -349,7 +358,7 @@ def _block_shown(a: dict, names: tuple[str, ...]) -> dict:
 
 def _zero_sublayer_outputs(params: dict, prefixes: tuple[str, ...]) -> dict:
     """The params with every sublayer's last projection (weight and bias) set to zero."""
-    return {name: torch.zeros_like(t) if name.startswith(prefixes) else t for name, t in params.items()}
+    return StateDict({name: torch.zeros_like(t) if name.startswith(prefixes) else t for name, t in params.items()})
 
 
 def _causal(length: int) -> torch.Tensor:
@@ -384,8 +393,9 @@ def _enc_norm1_twice(x, params, num_heads, norm_first=False, mask=None):
 encoder_block = Exercise(
     "transformer.encoder_block",
     mistakes=[
-        Mistake("norm_placement_swapped", "your output equals the other norm placement: norm_first=False is post-norm, x = norm(x + sublayer(x)); norm_first=True is pre-norm, x = x + sublayer(norm(x))", _enc_norm_placement_swapped),
+        # Before norm_placement_swapped: with zeroed sublayers both give norm2(norm1(x)) for pre-norm inputs.
         Mistake("residual_from_normalized", "your pre-norm output adds the sublayer to the NORMALIZED input; the residual carries x itself: x + sublayer(norm(x))", _enc_residual_from_normalized),
+        Mistake("norm_placement_swapped", "your output equals the other norm placement: norm_first=False is post-norm, x = norm(x + sublayer(x)); norm_first=True is pre-norm, x = x + sublayer(norm(x))", _enc_norm_placement_swapped),
         Mistake("mask_inverted", "your output uses nn.Transformer's mask polarity (True = blocked); here True means 'may attend'", _enc_mask_inverted),
         Mistake("norm1_twice", "your output uses norm1 for both sublayers; the feed-forward sublayer has its own norm2", _enc_norm1_twice),
     ],

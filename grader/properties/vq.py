@@ -13,11 +13,6 @@ from grader.properties.api import Context, Exercise, Mistake
 # ----------------------------------------------------------------------------- known mistakes
 
 
-def _quantize(flat, codebook, nearest):
-    """Shared tail of the variants: indices from ``nearest``, then codewords and losses."""
-    return nearest(flat, codebook)
-
-
 def _by_distance(flat, codebook):
     return ((flat[:, None, :] - codebook[None]) ** 2).sum(-1).argmin(1)
 
@@ -77,14 +72,9 @@ def _forget_calls(ctx: Context) -> None:
 
 
 def _brute_force(z_e: torch.Tensor, codebook: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Nearest codeword of every position by a loop over positions (float64): (indices (B, H, W), e (B, D, H, W))."""
-    b, d, h, w = z_e.shape
-    idx = torch.empty(b, h, w, dtype=torch.int64)
-    for i in range(b):
-        for r in range(h):
-            for c in range(w):
-                dist = ((codebook.double() - z_e[i, :, r, c].double()) ** 2).sum(-1)
-                idx[i, r, c] = int(dist.argmin())
+    """Nearest codeword of every position, all K distances in float64: (indices (B, H, W), e (B, D, H, W))."""
+    z = z_e.double().permute(0, 2, 3, 1)[..., None, :]  # (B, H, W, 1, D)
+    idx = ((z - codebook.double()) ** 2).sum(-1).argmin(-1)  # (B, H, W)
     return idx, codebook[idx].permute(0, 3, 1, 2)
 
 
@@ -107,7 +97,7 @@ def _nearest_codeword(ctx: Context, a: dict[str, Any]) -> None:
     # The pinned example: z = (0.9, 0.1) has the larger dot product with (3, 3) but is nearest to (1, 0).
     z_q, idx, _ = _triple(ctx, ctx.call(a["z_e"], a["codebook"], a["beta"]), a)
     expected_idx, e = _brute_force(a["z_e"], a["codebook"])
-    ctx.assert_close(idx, expected_idx, inputs=a, what="indices")
+    ctx.assert_close(idx, expected_idx, inputs=a, what="the indices tensor")
     ctx.assert_close(z_q, e, inputs=a, what="z_q (expected the chosen codewords, channels first)")
 
 
@@ -154,10 +144,11 @@ def _loss_gradients(ctx: Context, a: dict[str, Any]) -> None:
     unit_z = 2 * (z_e - e) / n  # d mean((z_e − e)²) / d z_e
     unit_c = torch.zeros_like(codebook).index_add_(0, idx.reshape(-1), (-unit_z).permute(0, 2, 3, 1).reshape(-1, codebook.shape[1]))
     got_z, got_c = _as_zero(grads["inputs"][0], z_e), _as_zero(grads["inputs"][1], codebook)
+    rtol, atol = ctx.tolerance(z_e.dtype)
     hint = "; did you put β on the codebook term (the legacy diffusers/taming-transformers bug) or leave out a .detach()?"
-    if not ctx.tolerance(z_e.dtype) or not torch.allclose(got_z, beta * unit_z, rtol=ctx.tolerance(z_e.dtype)[0], atol=ctx.tolerance(z_e.dtype)[1]):
+    if not torch.allclose(got_z, beta * unit_z, rtol=rtol, atol=atol):
         ctx.fail(f"the gradient of the loss w.r.t. z_e is {_ratio(got_z, unit_z):.4g} × 2(z_e − e)/N; expected β = {beta} × (the commitment term only){hint}", inputs=a)
-    if not torch.allclose(got_c, unit_c, rtol=ctx.tolerance(z_e.dtype)[0], atol=ctx.tolerance(z_e.dtype)[1]):
+    if not torch.allclose(got_c, unit_c, rtol=rtol, atol=atol):
         ctx.fail(f"the gradient of the loss w.r.t. the codebook is {_ratio(got_c, unit_c):.4g} × 2(e − z_e)/N summed per codeword; expected 1 × (the codebook term only){hint}", inputs=a)
 
 

@@ -131,8 +131,7 @@ def soft_prompt_detached(input_embeds, attention_mask, soft_prompt, labels=None)
 
 def soft_prompt_no_cast(input_embeds, attention_mask, soft_prompt, labels=None):
     """Concatenates without casting: torch.cat promotes float32 embeddings to float64."""
-    b, n = input_embeds.shape[0], soft_prompt.shape[0]
-    embeds = torch.cat([soft_prompt.expand(b, -1, -1), input_embeds], dim=1)
+    embeds = torch.cat([soft_prompt.expand(input_embeds.shape[0], -1, -1), input_embeds], dim=1)
     _, mask, labels = props._soft_prompt_variant(input_embeds, attention_mask, soft_prompt, labels)
     return embeds, mask, labels
 

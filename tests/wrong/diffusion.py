@@ -1,0 +1,168 @@
+"""Wrong implementations of the diffusion exercises: one for every property (CAUGHT_BY)."""
+
+from __future__ import annotations
+
+import torch
+
+from grader.properties import diffusion as props
+
+F64 = torch.float64
+
+
+# ----------------------------------------------------------------------------- schedules
+
+
+def cosine_cap_ignores_argument(num_steps, s=0.008, max_beta=0.999):
+    """Caps at a hard-coded 0.999, whatever max_beta says."""
+    return props._cosine(num_steps, s, 0.999)
+
+
+# ----------------------------------------------------------------------------- q_sample
+
+
+def q_promoting(x0, t, noise, alphas_cumprod):
+    """Right values, but float64 (B, 1, ...) coefficients promote float32 data to float64."""
+    a = props._per_sample(alphas_cumprod[t], x0)
+    return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+
+def q_detached(x0, t, noise, alphas_cumprod):
+    """Right values, computed without autograd."""
+    with torch.no_grad():
+        return props._q_mix(x0, noise, *props._q_coefficients({"x0": x0, "t": t, "alphas_cumprod": alphas_cumprod}))
+
+
+def q_schedule_detached(x0, t, noise, alphas_cumprod):
+    """Right values and input gradients, but no gradient reaches alphas_cumprod."""
+    a = props._per_sample(alphas_cumprod.detach()[t], x0)
+    return props._q_mix(x0, noise, a.sqrt(), (1 - a).sqrt())
+
+
+# ----------------------------------------------------------------------------- ddpm_step
+
+
+def ddpm_ddim_eps_coefficient(eps, t, x_t, betas, noise, variance="fixed_small"):
+    """Removes √(1 − ᾱ_t)·eps (DDIM's x̂0 numerator) instead of β_t/√(1 − ᾱ_t)·eps."""
+    ac = torch.cumprod(1 - betas, dim=0)
+    mean = (x_t - (1 - ac[t]).sqrt().to(x_t.dtype) * eps) / (1 - betas[t]).sqrt().to(x_t.dtype)
+    reference = props._ddpm(eps, t, x_t, betas, noise, variance)
+    clean = props._ddpm(eps, t, x_t, betas, None if t == 0 else torch.zeros_like(x_t), variance)
+    return mean + (reference - clean)  # the right noise term on a wrong mean
+
+
+def ddpm_schedule_as_floats(eps, t, x_t, betas, noise, variance="fixed_small"):
+    """Reads the schedule as Python floats: right values, no gradient to betas."""
+    return props._ddpm(eps, t, x_t, torch.tensor(betas.tolist(), dtype=betas.dtype), noise, variance)
+
+
+def ddpm_promoting(eps, t, x_t, betas, noise, variance="fixed_small"):
+    """Returns float64 whatever the data's dtype (a float64 schedule promoted the result)."""
+    return props._ddpm(eps, t, x_t, betas, noise, variance).to(F64)
+
+
+# ----------------------------------------------------------------------------- ddim_timesteps
+
+
+def timesteps_float_stride(num_train_steps, num_inference_steps):
+    """Stride T / n truncated per step instead of the integer stride T // n."""
+    return (torch.arange(num_inference_steps - 1, -1, -1, dtype=F64) * (num_train_steps / num_inference_steps)).long()
+
+
+# ----------------------------------------------------------------------------- ddim_step
+
+
+def ddim_noise_optional(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
+    """Silently skips the noise when it is missing, even with η > 0."""
+    return props._ddim(eps, t, t_prev, x_t, alphas_cumprod, eta if noise is not None else 0.0, noise)
+
+
+def ddim_prev_is_t_minus_one(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
+    """Ignores t_prev and steps to t − 1, as in DDPM."""
+    return props._ddim(eps, t, t - 1, x_t, alphas_cumprod, eta, noise)
+
+
+def ddim_schedule_as_floats(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
+    """Reads the schedule as Python floats: right values, no gradient to alphas_cumprod."""
+    return props._ddim(eps, t, t_prev, x_t, torch.tensor(alphas_cumprod.tolist(), dtype=alphas_cumprod.dtype), eta, noise)
+
+
+def ddim_promoting(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
+    """Returns float64 whatever the data's dtype."""
+    return props._ddim(eps, t, t_prev, x_t, alphas_cumprod, eta, noise).to(F64)
+
+
+# ----------------------------------------------------------------------------- classifier_free_guidance
+
+
+def cfg_normalised(eps_uncond, eps_cond, scale):
+    """A weighted average (u + s·c)/(1 + s): right at scale 0, not affine in the scale."""
+    s = props._cfg_scale(scale, eps_cond)
+    return (eps_uncond + s * eps_cond) / (1 + s)
+
+
+def cfg_scale_flattened(eps_uncond, eps_cond, scale):
+    """Flattens a tensor scale to (B,): it then broadcasts along the last axis."""
+    s = props._cfg_scale(scale, eps_cond)
+    s = s.flatten() if isinstance(s, torch.Tensor) else s
+    return eps_uncond + s * (eps_cond - eps_uncond)
+
+
+def cfg_scale_detached(eps_uncond, eps_cond, scale):
+    """Right values, but no gradient reaches a tensor scale."""
+    s = props._cfg_scale(scale, eps_cond)
+    s = s.detach() if isinstance(s, torch.Tensor) else s
+    return eps_uncond + s * (eps_cond - eps_uncond)
+
+
+def cfg_promoting(eps_uncond, eps_cond, scale):
+    """No cast of the scale: a float64 (B, 1, ...) scale promotes float32 data to float64."""
+    return eps_uncond + scale * (eps_cond - eps_uncond)
+
+
+LINEAR = "diffusion.linear_beta_schedule"
+COSINE = "diffusion.cosine_beta_schedule"
+Q = "diffusion.q_sample"
+DDPM = "diffusion.ddpm_step"
+TIMESTEPS = "diffusion.ddim_timesteps"
+DDIM = "diffusion.ddim_step"
+CFG = "diffusion.classifier_free_guidance"
+
+CAUGHT_BY = {
+    (LINEAR, "shape_dtype_endpoints"): props._linear_float32,
+    (LINEAR, "evenly_spaced"): props._linear_end_excluded,
+    (LINEAR, "matches_reference"): props._linear_rescaled,
+    (COSINE, "shape_dtype_range"): props._cosine_no_cap,
+    (COSINE, "alphas_cumprod_telescopes"): props._cosine_not_squared,
+    (COSINE, "cap_is_a_clamp"): cosine_cap_ignores_argument,
+    (COSINE, "matches_reference"): props._cosine_without_one_plus_s,
+    (Q, "shape_and_dtype"): q_promoting,
+    (Q, "per_sample"): props._q_broadcast_last_axis,
+    (Q, "signal_and_noise_parts"): props._q_swapped,
+    (Q, "input_gradients"): q_detached,
+    (Q, "matches_reference"): props._q_one_indexed,
+    (Q, "gradients_match"): q_schedule_detached,
+    (DDPM, "last_step_returns_x0_hat"): props._ddpm_noise_at_last_step,
+    (DDPM, "noise_scale"): props._ddpm_variance_as_std,
+    (DDPM, "known_answer"): props._ddpm_alpha_bar_in_mean,
+    (DDPM, "matches_reference"): props._ddpm_variances_swapped,
+    (DDPM, "matches_diffusers"): ddpm_ddim_eps_coefficient,
+    (DDPM, "gradients_match"): ddpm_schedule_as_floats,
+    (DDPM, "dtype_contract"): ddpm_promoting,
+    (TIMESTEPS, "descending_from_zero"): props._timesteps_ascending,
+    (TIMESTEPS, "integer_stride"): props._timesteps_linspace,
+    (TIMESTEPS, "matches_diffusers"): timesteps_float_stride,
+    (DDIM, "deterministic_maps_marginals"): props._ddim_prev_wraps_around,
+    (DDIM, "eta_one_is_ddpm"): props._ddim_direction_ignores_sigma,
+    (DDIM, "noise_scale"): props._ddim_sigma_without_sqrt,
+    (DDIM, "noise_required_iff_eta_positive"): ddim_noise_optional,
+    (DDIM, "matches_reference"): props._ddim_x0_hat_no_sqrt,
+    (DDIM, "matches_diffusers"): ddim_prev_is_t_minus_one,
+    (DDIM, "gradients_match"): ddim_schedule_as_floats,
+    (DDIM, "dtype_contract"): ddim_promoting,
+    (CFG, "scale_endpoints"): props._cfg_reversed,
+    (CFG, "affine_in_scale"): cfg_normalised,
+    (CFG, "per_sample_scale"): cfg_scale_flattened,
+    (CFG, "gradients"): cfg_scale_detached,
+    (CFG, "matches_reference"): props._cfg_ho_salimans,
+    (CFG, "dtype_contract"): cfg_promoting,
+}

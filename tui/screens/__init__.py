@@ -1,0 +1,1 @@
+"""The screens of the genlab TUI, one per module."""

@@ -1,0 +1,1 @@
+"""Widgets of the genlab TUI, one concept per module."""
