@@ -101,7 +101,8 @@ def encode_plain(value: Any) -> bytes:
         if isinstance(v, torch.Tensor):
             t = v.detach()
             device = t.device.type
-            t = t.to("cpu").flatten().clone()  # a dense copy: expanded or strided views flatten safely
+            # A dense copy: expanded (stride-0) or strided views must not reach .view(uint8).
+            t = torch.empty(t.shape, dtype=t.dtype).copy_(t.to("cpu")).flatten()
             dtype = str(t.dtype).removeprefix("torch.")
             if dtype not in DTYPE_SIZES:
                 raise ValueError(f"cannot send a tensor of dtype {dtype}")

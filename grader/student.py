@@ -96,9 +96,11 @@ class Student:
             raise Abort("crashed", "the worker sent an answer of the wrong shape")
         if "error" in answer:
             self._raise_student_error(answer["error"])
-        wrong = [d for d in decoded.devices if d != self.device.split(":")[0]]
+        # Functions without tensor inputs (schedules, masks) create results on the default device.
+        expected = self.device.split(":")[0] if _has_tensor((message.get("args"), message.get("kwargs"))) or message.get("handle") else "cpu"
+        wrong = [d for d in decoded.devices if d != expected]
         if wrong and not message.get("new"):
-            raise ContractViolation(f"returned a tensor on {wrong[0]}, but the inputs were on {self.device}: results must stay on the input's device")
+            raise ContractViolation(f"returned a tensor on {wrong[0]}, expected {expected}: results must stay on the input's device")
         if answer.get("mutated"):
             raise ContractViolation(f"modified its {', '.join(map(str, answer['mutated']))} in place: inputs must never be changed")
         return answer
@@ -142,6 +144,18 @@ class StudentObject:
         answer = self.student._request({"op": "call", "handle": self.handle, "method": method, "args": args, "kwargs": kwargs, "vjp": {"wrt": wrt, "grad_outputs": grad_outputs}})
         self.student._record(Call(self.name, args, kwargs, answer["value"], self.init, method))
         return answer["value"], answer["grads"]
+
+
+def _has_tensor(value: Any) -> bool:
+    import torch
+
+    if isinstance(value, (torch.Tensor, torch.nn.Module)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_tensor(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_tensor(v) for v in value.values())
+    return False
 
 
 def _location(frame: list[Any]) -> str:

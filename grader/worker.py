@@ -194,9 +194,9 @@ class Dispatcher:
         params: list[tuple[str, Any]] = []
         for spec in vjp["wrt"]:
             if spec == "params" and instance is not None:
-                params += [(f"params.{n}", p) for n, p in instance.named_parameters()]
+                params += [(f"params.{n}", p) for n, p in instance.named_parameters() if p.requires_grad]
             elif isinstance(spec, list) and spec[0] == "params":
-                params += [(f"args[{spec[1]}].{n}", p) for n, p in args[spec[1]].named_parameters()]
+                params += [(f"args[{spec[1]}].{n}", p) for n, p in args[spec[1]].named_parameters() if p.requires_grad]
         inputs = wrt_tensors + [p for _, p in params]
         grads = torch.autograd.grad(outputs, inputs, grad_outputs, allow_unused=True, create_graph=False)
         n = len(wrt_tensors)

@@ -102,9 +102,13 @@ TOLERANCES: dict[tuple[str, str], tuple[float, float]] = {
 }
 
 
-@dataclass
+@dataclass(repr=False)
 class Context:
     """What a property sees: the student's black box, the reference, the device."""
+
+    def __repr__(self) -> str:
+        # Hypothesis prints the arguments of a failing example; the recorded calls would be huge.
+        return f"Context({self.exercise.id}, {self.device})"
 
     exercise: Exercise
     student: Student
@@ -158,15 +162,34 @@ class Context:
     def diagnose(self) -> str | None:
         """The message of the first known mistake that reproduces the latest student call."""
         for call in reversed(self.student.calls):
+            right = self._reference_output(call)
             for mistake in self.exercise.mistakes:
                 try:
                     wrong = replay(call, mistake.impl)
                 except Exception:  # a variant may not apply to every input
                     continue
-                if _same(call.result, wrong):
+                # A variant that agrees with the reference on this input explains nothing.
+                if _same(call.result, wrong) and (right is _UNKNOWN or not self._agrees(wrong, right)):
                     return mistake.message
             break  # only the latest call is the failing one
         return None
+
+    def _agrees(self, wrong: Any, right: Any) -> bool:
+        """Strictly equal (dtype included, the property's own tolerances)."""
+        try:
+            return difference(wrong, right, tol=self.tolerance, check_dtype=True) is None
+        except Exception:
+            return False
+
+    def _reference_output(self, call: Call) -> Any:
+        # Method calls are replayed on a fresh object, without the state the property built up
+        # (loaded weights, earlier steps), so the reference's answer there proves nothing.
+        if self.reference is None or call.name != self.exercise.name or call.init is not None:
+            return _UNKNOWN
+        try:
+            return replay(call, self.ref_impl())
+        except Exception:
+            return _UNKNOWN
 
     def _tol_for(self, expected: Any, rtol: float | None, atol: float | None) -> Callable[[Any], tuple[float, float]]:
         def tol(dtype: Any) -> tuple[float, float]:
@@ -174,6 +197,9 @@ class Context:
             return (r if rtol is None else rtol, a if atol is None else atol)
 
         return tol
+
+
+_UNKNOWN = object()
 
 
 def replay(call: Call, impl: Callable[..., Any]) -> Any:
