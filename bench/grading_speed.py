@@ -50,11 +50,11 @@ def main() -> None:
     solutions = ["--submission", str(ROOT / "solutions"), "--device", "cpu"]
 
     timed([sys.executable, "-c", "import torch"], env)  # warm the file cache
-    timed(grade + ["q59", *solutions], env)
+    timed([*grade, "q59", *solutions], env)
     bare, graded = [], []
     for _ in range(args.runs):
         bare.append(timed([sys.executable, "-c", "import torch"], env))
-        graded.append(timed(grade + ["q59", *solutions], env))
+        graded.append(timed([*grade, "q59", *solutions], env))
     mb, mg = statistics.median(bare), statistics.median(graded)
     print(f"python -c 'import torch'   median {mb:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in bare)})")
     print(f"grade q59 (solutions)      median {mg:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in graded)})")

@@ -16,39 +16,16 @@ from grader import fixtures
 from grader import strategies as gs
 from grader.failures import PropertyFailure
 from grader.properties.api import Context, Exercise, Mistake, replay
+from grader.stats import implausible
 from grader.tensors import allclose
 
 NEG_INF = float("-inf")
 
 # ----------------------------------------------------------------------------- statistics
 
-# Seeded statistical tests check each category c of the draws (a token, "became [MASK]", …)
-# with a Chernoff bound on its count: for a Binomial(n, p) count, P(n·KL(p̂ ‖ p) > t) ≤ 2·e^(−t)
-# (one e^(−t) per tail). With t = ln(2K/δ) and a union bound over the K categories, a correct
-# implementation fails one example with probability at most δ = 1e-9, so a grading run
-# (at most 100 examples per property) fails a correct submission with probability < 1e-7.
-FALSE_FAILURE_PER_EXAMPLE = 1e-9
-
-
-def _bernoulli_kl(q: float, p: float) -> float:
-    """KL(Bernoulli(q) ‖ Bernoulli(p)), with 0·log 0 = 0 (inf when q puts mass where p has none)."""
-    total = 0.0
-    for a, b in ((q, p), (1.0 - q, 1.0 - p)):
-        if a > 0:
-            if b <= 0:
-                return math.inf
-            total += a * math.log(a / b)
-    return total
-
-
-def _implausible(counts: list[tuple[str, int, int, float]]) -> str | None:
-    """The first (name, count, trials, probability) whose count is implausible, described; else None."""
-    threshold = math.log(2 * len(counts) / FALSE_FAILURE_PER_EXAMPLE)
-    for name, count, trials, p in counts:
-        if trials and trials * _bernoulli_kl(count / trials, p) > threshold:
-            return f"{name}: {count} of {trials} ({100 * count / trials:.2f} %), expected probability {100 * p:.2f} %"
-    return None
-
+# Seeded statistical tests check each category of the draws (a token, "became [MASK]", …) with
+# the Chernoff bound of grader/stats.py: a correct implementation fails one example with
+# probability at most 1e-9, a grading run with probability below 1e-7.
 
 # ----------------------------------------------------------------------------- causal_lm_loss
 
@@ -422,7 +399,7 @@ def _draws(ctx: Context, logits: torch.Tensor, settings: dict, seed: int) -> tor
 def _check_frequencies(ctx: Context, draws: torch.Tensor, probs: torch.Tensor, inputs: dict) -> None:
     counts = torch.bincount(draws, minlength=probs.numel()).tolist()
     table = [(f"token {i}", counts[i], draws.numel(), float(probs[i])) for i in range(probs.numel())]
-    problem = _implausible(table)
+    problem = implausible(table)
     ctx.check(problem is None, f"{draws.numel()} draws from identical rows do not follow the expected distribution — {problem}", inputs=inputs)
 
 
@@ -748,7 +725,7 @@ def _mlm_rate(ctx: Context, vocab: int, seed: int, p: float, data: st.DataObject
     _, labels = _mlm_call(ctx, a, p)
     selected, regular = labels != -100, ~a["special_tokens_mask"]
     ctx.check(not bool((selected & ~regular).any()), "special tokens were selected (labels ≠ -100 at special positions)", inputs=_mlm_inputs(a, p))
-    problem = _implausible([("selected non-special tokens", int(selected.sum()), int(regular.sum()), p)])
+    problem = implausible([("selected non-special tokens", int(selected.sum()), int(regular.sum()), p)])
     ctx.check(problem is None, f"the share of selected tokens does not match mlm_probability — {problem}", inputs=_mlm_inputs(a, p))
 
 
@@ -770,7 +747,7 @@ def _mlm_split(ctx: Context, vocab: int, seed: int, data: st.DataObject) -> None
     for v in range(vocab):
         if v != mask_id:  # other ids appear only through the random replacement
             table.append((f"became random id {v}", int(((out == v) & (orig != v)).sum()), int((orig != v).sum()), 0.1 / vocab))
-    problem = _implausible(table)
+    problem = implausible(table)
     ctx.check(problem is None, f"the replacement of selected tokens does not follow 80 % [MASK] / 10 % random / 10 % unchanged — {problem}", inputs=_mlm_inputs(a, 1.0))
 
 

@@ -25,6 +25,7 @@ from grader import fixtures
 from grader import strategies as gs
 from grader.properties import MAX_EXAMPLES
 from grader.properties.api import Context, Exercise, Mistake
+from grader.stats import FALSE_FAILURE_PER_EXAMPLE, implausible
 
 # ============================================================================ the rule, written out
 
@@ -522,33 +523,12 @@ def _conv_gradients_match(ctx: Context, a: dict[str, Any]) -> None:
 # ============================================================================ sample
 # ----------------------------------------------------------------------------- statistics
 
-# Seeded statistical tests check each category (a value at a pixel, a whole image) with a
+# Seeded statistical tests (grader/stats.py) check each category (a value at a pixel, a whole image) with a
 # Chernoff bound on its count: for a Binomial(n, p) count, P(n·KL(p̂ ‖ p) > t) ≤ 2·e^(−t) (one
 # e^(−t) per tail). With t = ln(2K/δ) and a union bound over the K categories, a correct sampler
 # fails one example with probability at most δ = 1e-9, so a grading run (at most 100 examples per
 # property) fails a correct submission with probability below 1e-7.
-FALSE_FAILURE_PER_EXAMPLE = 1e-9
 DRAWS = 8192  # images per statistical example: one call, many independent draws
-
-
-def _bernoulli_kl(q: float, p: float) -> float:
-    """KL(Bernoulli(q) ‖ Bernoulli(p)), with 0·log 0 = 0 (inf when q puts mass where p has none)."""
-    total = 0.0
-    for a, b in ((q, p), (1.0 - q, 1.0 - p)):
-        if a > 0:
-            if b <= 0:
-                return math.inf
-            total += a * math.log(a / b)
-    return total
-
-
-def implausible(counts: list[tuple[str, int, int, float]]) -> str | None:
-    """The first (name, count, trials, probability) whose count is implausible, described; else None."""
-    threshold = math.log(2 * len(counts) / FALSE_FAILURE_PER_EXAMPLE)
-    for name, count, trials, p in counts:
-        if trials * _bernoulli_kl(count / trials, p) > threshold:
-            return f"{name}: drawn {count} times in {trials} ({100 * count / trials:.2f} %), probability {100 * p:.2f} %"
-    return None
 
 
 # ----------------------------------------------------------------------------- known mistakes
