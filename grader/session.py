@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,10 +29,10 @@ def grade_run(
     connection = WorkerConnection(submission, memory_limit_mb=memory_limit_mb)
     try:
         # Imports overlap with the worker's own start-up; only then wait for it.
-        from grader import properties  # noqa: F401 - fixes the Hypothesis profile before topic modules load
+        from grader.properties import load_topics  # also fixes the Hypothesis profile first
         from grader.runner import code_hash, grade_exercise
 
-        registry = _load_topics({topic_of(e) for e in exercise_ids})
+        registry = load_topics({topic_of(e) for e in exercise_ids})
         devices = _devices(connection, device)
         report = GradeReport([])
         if solutions is None:
@@ -63,18 +62,6 @@ def _devices(connection: object, device: str) -> list[str]:
     if device == "cuda" and not has_cuda:
         raise UsageError("--device cuda: PyTorch sees no CUDA device on this machine; use --device cpu or auto")
     return ["cpu", "cuda"] if has_cuda and device == "auto" else (["cuda"] if has_cuda else ["cpu"])
-
-
-def _load_topics(topics: set[str]) -> dict:
-    from grader.properties.api import REGISTRY
-
-    for topic in sorted(topics):
-        try:
-            importlib.import_module(f"grader.properties.{topic}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"grader.properties.{topic}":
-                raise
-    return REGISTRY
 
 
 def record(store: Store, report: GradeReport) -> None:

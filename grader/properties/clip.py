@@ -7,8 +7,6 @@ logit_scale is drawn as a Python float or a 0-d tensor, up to ln 100: logits the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +15,7 @@ from hypothesis import strategies as st
 
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
-from grader.tensors import allclose
+from grader.properties.common import unless_right as _unless_right
 
 
 def _scale_value(logit_scale: float | torch.Tensor) -> float:
@@ -30,26 +28,8 @@ def _tol(ctx: Context, dtype: torch.dtype, logit_scale: float | torch.Tensor) ->
     return {"rtol": rtol, "atol": atol * max(1.0, _scale_value(logit_scale))}
 
 
-class NotApplicable(ValueError):
-    """Raised by a mistake variant on inputs where it gives the right answer."""
 
 
-def _unless_right(impl: Callable[..., Any], right: Callable[..., Any]) -> Callable[..., Any]:
-    """``impl`` as a diagnosable mistake only on inputs where it differs from ``right``.
-
-    With one pair every variant of the loss is 0, and at logit_scale = 0 dividing by the
-    temperature is multiplying by it: matching a variant there would name a mistake for any
-    nearly right output. The diagnosis skips variants that raise.
-    """
-
-    def variant(*args: Any, **kwargs: Any) -> Any:
-        result = impl(*args, **kwargs)
-        if allclose(result, right(*args, **kwargs)):
-            raise NotApplicable(f"{impl.__name__} gives the right answer on these inputs")
-        return result
-
-    variant.__name__ = impl.__name__
-    return variant
 
 
 # ----------------------------------------------------------------------------- shared pieces of the variants

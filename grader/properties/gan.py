@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 
 from grader import fixtures
 from grader import strategies as gs
-from grader.failures import ContractViolation, PropertyFailure
+from grader.failures import ContractViolation
 from grader.properties.api import Context, Exercise, Mistake
-from grader.tensors import describe_inputs, difference
+from grader.properties.common import assert_gradients as _assert_gradients
+from grader.properties.common import check_plain as _check_plain
+from grader.properties.common import in_dtype as _in_dtype
+from grader.tensors import describe_inputs
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -30,27 +33,10 @@ def _none_as_zeros(grads: Any, like: list[torch.Tensor]) -> tuple[torch.Tensor, 
     return tuple(torch.zeros_like(t.detach()) if g is None else g.detach() for g, t in zip(grads, like))
 
 
-def _in_dtype(a: dict, dtype: torch.dtype) -> dict:
-    """The drawn inputs with every floating tensor cast to dtype (for properties that try both)."""
-    return {k: v.to(dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v for k, v in a.items()}
 
 
-def _check_plain(condition: bool, message: str, inputs: dict) -> None:
-    """A check whose failure is not about values (a dtype), so no known mistake (a wrong value)
-    explains it: it fails without the engine's diagnosis."""
-    if not condition:
-        raise PropertyFailure(message, details=describe_inputs(inputs))
 
 
-def _assert_gradients(ctx: Context, value: Any, expected_value: Any, got: Any, expected: Any, *, inputs: dict, what: str) -> None:
-    """Compare gradients; when the student's value is right, no known mistake (a wrong value)
-    can explain the difference, so the failure carries no diagnosis."""
-    try:
-        ctx.assert_close(got, expected, inputs=inputs, what=what)
-    except PropertyFailure as failure:
-        if difference(value, expected_value, tol=ctx.tolerance, check_dtype=False) is None:
-            failure.diagnosis = None
-        raise
 
 
 def _scalar_check(ctx: Context, got: Any, dtype: torch.dtype, inputs: dict) -> None:

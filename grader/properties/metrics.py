@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
-from typing import Any
 
 import torch
 from hypothesis import assume, example, given
@@ -18,7 +16,7 @@ from hypothesis import strategies as st
 
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
-from grader.tensors import allclose
+from grader.properties.common import unless_right as _unless_right
 
 
 def _tol(ctx: Context, dtype: torch.dtype, *, scale: float = 1.0) -> dict[str, float]:
@@ -35,26 +33,8 @@ def _type_name(x: object) -> str:
     return f"{type(x).__name__} {x!r}"[:120]
 
 
-class NotApplicable(ValueError):
-    """Raised by a mistake variant on inputs where it gives the right answer."""
 
 
-def _unless_right(impl: Callable[..., Any], right: Callable[..., Any]) -> Callable[..., Any]:
-    """``impl`` as a diagnosable mistake only on inputs where it differs from ``right``.
-
-    A variant that coincides with the right answer on some inputs (no zeros, a single
-    split, commuting covariances) would otherwise name itself for any nearly right output
-    there; the diagnosis skips variants that raise.
-    """
-
-    def variant(*args: Any, **kwargs: Any) -> Any:
-        result = impl(*args, **kwargs)
-        if allclose(result, right(*args, **kwargs)):
-            raise NotApplicable(f"{impl.__name__} gives the right answer on these inputs")
-        return result
-
-    variant.__name__ = impl.__name__
-    return variant
 
 
 # ============================================================================= inception_score

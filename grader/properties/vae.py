@@ -11,34 +11,20 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from grader import strategies as gs
-from grader.failures import PropertyFailure, StudentRaised
+from grader.failures import StudentRaised
 from grader.properties.api import Context, Exercise, Mistake
-from grader.tensors import describe_inputs, difference
+from grader.properties.common import assert_gradients as _assert_gradients
+from grader.properties.common import check_plain as _check_plain
+from grader.properties.common import fail_without_diagnosis as _fail_without_diagnosis
+from grader.properties.common import in_dtype as _in_dtype
 
 # ----------------------------------------------------------------------------- helpers
 
 
-def _fail_without_diagnosis(message: str, inputs: dict) -> None:
-    """Fail without the engine's diagnosis, for failures no known mistake (a wrong value) explains:
-    a call that raised is never recorded, so the replayed "latest call" would be an older one."""
-    raise PropertyFailure(message, details=describe_inputs(inputs))
 
 
-def _check_plain(condition: bool, message: str, inputs: dict) -> None:
-    """A check whose failure is not about values (a dtype): no value-level mistake explains it."""
-    if not condition:
-        _fail_without_diagnosis(message, inputs)
 
 
-def _assert_gradients(ctx: Context, value: Any, expected_value: Any, got: Any, expected: Any, *, inputs: dict, what: str) -> None:
-    """Compare gradients; when the student's value is right, no known mistake (a wrong value)
-    can explain the difference, so the failure carries no diagnosis."""
-    try:
-        ctx.assert_close(got, expected, inputs=inputs, what=what)
-    except PropertyFailure as failure:
-        if difference(value, expected_value, tol=ctx.tolerance, check_dtype=False) is None:
-            failure.diagnosis = None
-        raise
 
 
 def _grads_or_zeros(grads: list[Any], like: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
@@ -50,9 +36,6 @@ def _kl_terms(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 1 + logvar - mu.square() - logvar.exp()
 
 
-def _in_dtype(a: dict, dtype: torch.dtype) -> dict:
-    """The drawn inputs with every floating tensor cast to dtype (for properties that try both)."""
-    return {k: v.to(dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v for k, v in a.items()}
 
 
 def _t_column(t: Any, z: torch.Tensor) -> torch.Tensor:
