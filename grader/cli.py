@@ -61,7 +61,7 @@ def grade(
     fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call of your code may take.", min=0.1)] = 10.0,
     exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
-    memory: Annotated[int, typer.Option("--memory-mb", help="Memory the worker may use, in MiB.", min=64)] = 4096,
+    memory: Annotated[int, typer.Option("--memory-mb", help="Memory the worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)] = 4096,
     record: Annotated[bool, typer.Option("--record/--no-record", help="Record the run in the progress store.")] = True,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
@@ -219,7 +219,7 @@ def batch(
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto.")] = Device.cpu,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call may take.", min=0.1)] = 10.0,
     exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
-    memory: Annotated[int, typer.Option("--memory-mb", help="Memory one worker may use, in MiB.", min=64)] = 4096,
+    memory: Annotated[int, typer.Option("--memory-mb", help="Memory one worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)] = 4096,
 ) -> None:
     """Grade a whole class and export the grades (CSV for a gradebook, JSON for everything)."""
     from grader.batch import grade_class, write_csv, write_json

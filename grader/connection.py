@@ -31,6 +31,8 @@ class Connection(Protocol):
 
     def take_output(self) -> str: ...
 
+    def restart(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -53,6 +55,9 @@ class LocalConnection:
 
     def take_output(self) -> str:
         return ""
+
+    def restart(self) -> None:
+        pass  # nothing to restart in-process
 
     def close(self) -> None:
         pass
@@ -79,7 +84,7 @@ class WorkerConnection:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         self._workdir = tempfile.TemporaryDirectory(prefix="genlab-worker-")
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.worker", str(to_worker_r), str(from_worker_w), str(self.submission)],
+            [sys.executable, "-m", "grader.worker", str(to_worker_r), str(from_worker_w), str(self.submission), str(self.memory_limit_mb)],
             pass_fds=(to_worker_r, from_worker_w),
             stdin=subprocess.DEVNULL,
             stdout=self._output,
@@ -182,6 +187,10 @@ class WorkerConnection:
         if len(text) > OUTPUT_CAP:
             text = text[:OUTPUT_CAP] + f"\n… ({len(text) - OUTPUT_CAP} more characters not shown)"
         return text
+
+    def restart(self) -> None:
+        """Replace the worker with a fresh one (after an error that leaves its process unusable)."""
+        self.kill()
 
     def kill(self) -> None:
         """Kill the worker and its process group, then start a fresh one lazily."""

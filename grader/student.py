@@ -115,6 +115,17 @@ class Student:
             raise Abort("not_implemented", f"not implemented yet — {where}")
         if error.get("out_of_memory"):
             raise Abort("out_of_memory", f"ran out of memory ({kind}: {message[:200]})")
+        if error.get("device_lost"):
+            # Nothing more can run in that process: stop this exercise, give the next a fresh worker.
+            self.connection.restart()
+            first_line = message.strip().splitlines()[0] if message.strip() else kind
+            raise Abort(
+                "crashed",
+                f"your code raised {kind} on {self.device}: {first_line}" + (f" ({where})" if where else "")
+                + ". A failed CUDA kernel leaves the process unusable, so this exercise stopped here. A device-side"
+                " assert is most often an index out of range (a class label ≥ the number of classes, a gather or"
+                " embedding index); grade with --device cpu for a readable error.",
+            )
         if kind == "ContractError":
             raise ContractViolation(message)
         trace = "\n".join(f"  {_location(f)} in {f[2]}: {f[3]}" for f in frames)

@@ -56,7 +56,14 @@ def describe_error(exc: BaseException, submission: Path | None) -> dict[str, Any
         "frames": frames[-12:],
         "not_implemented": isinstance(exc, NotImplementedError),
         "out_of_memory": isinstance(exc, MemoryError) or "out of memory" in message.lower(),
+        "device_lost": _is_sticky_device_error(exc, message),
     }
+
+
+def _is_sticky_device_error(exc: BaseException, message: str) -> bool:
+    """A CUDA error (device-side assert, illegal address) poisons the process's CUDA context:
+    every later CUDA call fails too, so the worker must be replaced."""
+    return type(exc).__name__ == "AcceleratorError" or ("CUDA error" in message and "out of memory" not in message.lower())
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -70,11 +77,13 @@ def _inside(path: Path, folder: Path) -> bool:
 class Dispatcher:
     """Executes call requests against student modules; shared by the worker and tests."""
 
-    def __init__(self, load_topic: Callable[[str], Any], submission: Path | None) -> None:
+    def __init__(self, load_topic: Callable[[str], Any], submission: Path | None, *, gpu_memory_mb: int | None = None) -> None:
         self._load_topic = load_topic
         self._modules: dict[str, Any] = {}
         self._handles: dict[int, Any] = {}
         self._submission = submission
+        self._gpu_memory_mb = gpu_memory_mb
+        self._gpu_capped = False
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """Answer one request; never raises for anything the student code does."""
@@ -112,6 +121,22 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ internals
 
+    def _cap_gpu_memory(self) -> None:
+        """Bound the GPU memory a submission may take, as the judge bounds its host memory.
+
+        The judge cannot see GPU allocations, so the cap is set here, in the caching allocator,
+        on the first CUDA call (not at start-up: creating a CUDA context costs time and memory
+        that a CPU-only run should not pay). Over the cap, torch raises its out-of-memory error,
+        which is reported as such.
+        """
+        if self._gpu_capped or self._gpu_memory_mb is None:
+            return
+        import torch
+
+        self._gpu_capped = True
+        total = torch.cuda.get_device_properties(0).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, self._gpu_memory_mb * 2**20 / total))
+
     def _module(self, topic: str) -> Any:
         if topic not in self._modules:
             try:
@@ -128,6 +153,8 @@ class Dispatcher:
         import torch
 
         device = request.get("device", "cpu")
+        if device.startswith("cuda"):
+            self._cap_gpu_memory()
         args = to_device(list(request.get("args", ())), device)
         kwargs = to_device(dict(request.get("kwargs", {})), device)
         vjp = request.get("vjp")
@@ -169,6 +196,8 @@ class Dispatcher:
                 else:
                     value = result
                 grads = self._vjp(vjp, result, wrt_tensors, instance, args) if vjp else None
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()  # kernels run asynchronously: their errors belong to this call
         except (StudentError, RequestError):
             raise
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything, SystemExit too
@@ -280,14 +309,14 @@ def load_topic_from(submission: Path) -> Callable[[str], Any]:
     return load
 
 
-def serve(fd_in: int, fd_out: int, submission: Path) -> None:
+def serve(fd_in: int, fd_out: int, submission: Path, *, gpu_memory_mb: int | None = None) -> None:
     """The worker's loop: one request in, one plain-data answer out, until the pipe closes."""
     import torch
 
     torch.set_num_threads(1)  # inputs are tiny: thread pools only add wake-up latency
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    dispatcher = Dispatcher(load_topic_from(submission), submission)
+    dispatcher = Dispatcher(load_topic_from(submission), submission, gpu_memory_mb=gpu_memory_mb)
     while True:
         try:
             length = protocol.read_length(fd_in)
@@ -304,11 +333,12 @@ def serve(fd_in: int, fd_out: int, submission: Path) -> None:
 
 def main() -> None:
     fd_in, fd_out, submission = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]).resolve()
+    gpu_memory_mb = int(sys.argv[4]) if len(sys.argv) > 4 else None
     sys.meta_path.insert(0, ImportGuard())
     # The submission folder is importable (a topic may import a sibling); the course root is not.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     sys.path.insert(0, str(submission))
-    serve(fd_in, fd_out, submission)
+    serve(fd_in, fd_out, submission, gpu_memory_mb=gpu_memory_mb)
     os._exit(0)  # skip interpreter teardown: a submission may have left threads or atexit hooks
 
 

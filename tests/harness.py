@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +19,21 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 EXERCISES_DIR = ROOT / "exercises"
 REGISTRY = load_all()
+IMPLEMENTED = sorted(REGISTRY)
+ALL_PROPERTIES = [(ex, p.name) for ex in IMPLEMENTED for p in REGISTRY[ex].properties]
+
+
+def _caught_by() -> dict[tuple[str, str], Any]:
+    """(exercise, property) -> the wrong implementation in tests/wrong/ that the property must catch."""
+    import tests.wrong
+
+    table: dict[tuple[str, str], Any] = {}
+    for info in pkgutil.iter_modules(tests.wrong.__path__):
+        table.update(importlib.import_module(f"tests.wrong.{info.name}").CAUGHT_BY)
+    return table
+
+
+CAUGHT_BY = _caught_by()
 
 
 def grade_impl(exercise_id: str, impl: Callable[..., Any] | type, *, only: str | None = None, device: str = "cpu") -> ExerciseResult:

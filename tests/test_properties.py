@@ -3,30 +3,13 @@ and every property catches at least one wrong implementation."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import pytest
 
-import tests.wrong
 from grader.catalog import EXERCISES
 from grader.connection import LocalConnection
 from grader.runner import grade_exercise
 from grader.worker import load_topic_from
-from tests.harness import EXERCISES_DIR, REGISTRY, SOLUTIONS, failed_properties, grade_impl
-
-IMPLEMENTED = sorted(REGISTRY)
-
-
-def _caught_by() -> dict[tuple[str, str], object]:
-    table: dict[tuple[str, str], object] = {}
-    for info in pkgutil.iter_modules(tests.wrong.__path__):
-        table.update(importlib.import_module(f"tests.wrong.{info.name}").CAUGHT_BY)
-    return table
-
-
-CAUGHT_BY = _caught_by()
-ALL_PROPERTIES = [(ex, p.name) for ex in IMPLEMENTED for p in REGISTRY[ex].properties]
+from tests.harness import ALL_PROPERTIES, CAUGHT_BY, EXERCISES_DIR, IMPLEMENTED, REGISTRY, SOLUTIONS, failed_properties, grade_impl
 
 
 def test_registry_uses_catalog_ids() -> None:

@@ -165,7 +165,7 @@ class Context:
             right = self._reference_output(call)
             for mistake in self.exercise.mistakes:
                 try:
-                    wrong = replay(call, mistake.impl)
+                    wrong = replay(call, mistake.impl, self.device)
                 except Exception:  # a variant may not apply to every input
                     continue
                 # A variant that agrees with the reference on this input explains nothing.
@@ -187,7 +187,7 @@ class Context:
         if self.reference is None or call.name != self.exercise.name or call.init is not None:
             return _UNKNOWN
         try:
-            return replay(call, self.ref_impl())
+            return replay(call, self.ref_impl(), self.device)
         except Exception:
             return _UNKNOWN
 
@@ -202,16 +202,28 @@ class Context:
 _UNKNOWN = object()
 
 
-def replay(call: Call, impl: Callable[..., Any]) -> Any:
-    """Run a call the student answered against another implementation (in the judge)."""
+def replay(call: Call, impl: Callable[..., Any], device: str = "cpu") -> Any:
+    """Run a call the student answered against another implementation (in the judge).
+
+    It runs on the device the student's call ran on: a CUDA generator draws other numbers
+    than a CPU one with the same seed, and CUDA kernels round differently, so only a replay
+    there reproduces a randomised or rounding-sensitive mistake. The result comes back on the CPU,
+    like the student's.
+    """
     import copy
 
+    import torch
+
+    from grader.worker import to_device
+
     if call.init is None:
-        args, kwargs = copy.deepcopy((call.args, call.kwargs))
-        return impl(*args, **kwargs)
-    (init_args, init_kwargs), (args, kwargs) = copy.deepcopy((call.init, (call.args, call.kwargs)))
+        args, kwargs = to_device(copy.deepcopy((call.args, call.kwargs)), device)
+        return to_device(impl(*args, **kwargs), "cpu")
+    (init_args, init_kwargs), (args, kwargs) = to_device(copy.deepcopy((call.init, (call.args, call.kwargs))), device)
     obj = impl(*init_args, **init_kwargs)
-    return getattr(obj, call.method or "forward")(*args, **kwargs)
+    if isinstance(obj, torch.nn.Module):
+        obj = obj.to(device)
+    return to_device(getattr(obj, call.method or "forward")(*args, **kwargs), "cpu")
 
 
 def _same(got: Any, wrong: Any) -> bool:

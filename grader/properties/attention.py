@@ -251,7 +251,7 @@ def mha_formula(query, key, value, in_proj_weight, in_proj_bias, out_proj_weight
         q, k, v = (p.reshape(b, num_heads, n, d) for p, n in zip(projected, (lq, lk, lk)))
     scores = q @ k.transpose(-2, -1) / math.sqrt(d if head_scaling else e)  # (B, H, Lq, Lk)
     if mask is not None:
-        m = mask.unsqueeze(1) if mask.dim() == 3 else mask
+        m = (mask.unsqueeze(1) if mask.dim() == 3 else mask).to(scores.device)
         scores = scores.masked_fill(m if invert_mask else ~m, float("-inf"))
     out = torch.softmax(scores, dim=-1) @ v  # (B, H, Lq, d)
     return out.transpose(1, 2).reshape(b, lq, e) @ w_out + out_proj_bias

@@ -40,13 +40,13 @@ def _logits(a, b, logit_scale, *, normalize=True, use_exp=True, divide=False, no
     if normalize:
         a = F.normalize(a, dim=norm_dim) if norm_dim is not None else a / a.norm()
         b = F.normalize(b, dim=norm_dim) if norm_dim is not None else b / b.norm()
-    s = torch.as_tensor(logit_scale, dtype=a.dtype)
+    s = torch.as_tensor(logit_scale, dtype=a.dtype, device=a.device)
     s = s.exp() if use_exp else s
     return a @ b.T / s if divide else s * (a @ b.T)
 
 
 def _symmetric_ce(logits, *, directions=2, half=True, reduction="mean"):
-    labels = torch.arange(logits.shape[0])
+    labels = torch.arange(logits.shape[0], device=logits.device)
     total = F.cross_entropy(logits, labels, reduction=reduction)
     if directions == 2:
         total = total + F.cross_entropy(logits.T, labels, reduction=reduction)

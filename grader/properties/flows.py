@@ -355,7 +355,7 @@ def _standard_normal(z):
 
 
 def _run(x, transforms):
-    z, total = x, torch.zeros(x.shape[0], dtype=x.dtype)
+    z, total = x, torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
     for t in transforms:
         z, ld = t(z)
         total = total + ld
@@ -542,7 +542,7 @@ def _s_calls_forward(z, transforms):
 
 
 def _s_returns_log_det_too(z, transforms):
-    x, total = z, torch.zeros(z.shape[0], dtype=z.dtype)
+    x, total = z, torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
     for t in reversed(list(transforms)):
         x, ld = t.inverse(x)
         total = total + ld

@@ -462,7 +462,7 @@ def _follows_filtered(ctx: Context, a: dict, seed: int) -> None:
 def _decode_variant(model, input_ids, max_new_tokens, eos_token_id=None, *, prompt_counts=False, pad=True, stop=True, last_only=False, total_length=False):
     """Greedy decoding with one known mistake switched on (the defaults are correct)."""
     ids = input_ids
-    finished = torch.zeros(ids.shape[0], dtype=torch.bool)
+    finished = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
     if prompt_counts and eos_token_id is not None:
         finished = (ids == eos_token_id).any(dim=1)
     steps = max(max_new_tokens - ids.shape[1], 0) if total_length else max_new_tokens
@@ -614,13 +614,14 @@ def _decode_matches_reference(ctx: Context, a: dict, data: st.DataObject | None)
 def _mlm_variant(input_ids, mask_token_id, vocab_size, special_tokens_mask, generator, mlm_probability=0.15, *, labels_all=False, specials=True, random_p=0.5, labels_late=False, mask_p=0.8, use_generator=True):
     """BERT masking with one known mistake switched on (the defaults are correct)."""
     g = generator if use_generator else torch.Generator(device=input_ids.device).manual_seed(0)
-    prob = torch.full(input_ids.shape, mlm_probability)
+    shape, device = input_ids.shape, input_ids.device
+    prob = torch.full(shape, mlm_probability, device=device)
     if specials:
         prob = prob.masked_fill(special_tokens_mask.bool(), 0.0)
     selected = torch.bernoulli(prob, generator=g).bool()
-    to_mask = torch.bernoulli(torch.full(input_ids.shape, mask_p), generator=g).bool() & selected
-    to_random = torch.bernoulli(torch.full(input_ids.shape, random_p), generator=g).bool() & selected & ~to_mask
-    random_ids = torch.randint(vocab_size, input_ids.shape, generator=g)
+    to_mask = torch.bernoulli(torch.full(shape, mask_p, device=device), generator=g).bool() & selected
+    to_random = torch.bernoulli(torch.full(shape, random_p, device=device), generator=g).bool() & selected & ~to_mask
+    random_ids = torch.randint(vocab_size, shape, generator=g, device=device, dtype=input_ids.dtype)
     inputs = torch.where(to_random, random_ids, input_ids.masked_fill(to_mask, mask_token_id))
     source = inputs if labels_late else input_ids
     labels = source.clone() if labels_all else source.masked_fill(~selected, -100)
@@ -777,17 +778,17 @@ def _mlm_matches_reference(ctx: Context, a: dict, p: float) -> None:
 def _soft_prompt_appended(input_embeds, attention_mask, soft_prompt, labels=None):
     b, n = input_embeds.shape[0], soft_prompt.shape[0]
     embeds = torch.cat([input_embeds, soft_prompt.to(input_embeds.dtype).expand(b, -1, -1)], dim=1)
-    mask = torch.cat([attention_mask, torch.ones(b, n, dtype=attention_mask.dtype)], dim=1)
-    labels = None if labels is None else torch.cat([labels, torch.full((b, n), -100, dtype=labels.dtype)], dim=1)
+    mask = torch.cat([attention_mask, torch.ones(b, n, dtype=attention_mask.dtype, device=attention_mask.device)], dim=1)
+    labels = None if labels is None else torch.cat([labels, torch.full((b, n), -100, dtype=labels.dtype, device=labels.device)], dim=1)
     return embeds, mask, labels
 
 
 def _soft_prompt_variant(input_embeds, attention_mask, soft_prompt, labels=None, *, mask_fill=1, extend_mask=True, extend_labels=True):
     b, n = input_embeds.shape[0], soft_prompt.shape[0]
     embeds = torch.cat([soft_prompt.to(input_embeds.dtype).expand(b, -1, -1), input_embeds], dim=1)
-    mask = torch.cat([torch.full((b, n), mask_fill, dtype=attention_mask.dtype), attention_mask], dim=1) if extend_mask else attention_mask
+    mask = torch.cat([torch.full((b, n), mask_fill, dtype=attention_mask.dtype, device=attention_mask.device), attention_mask], dim=1) if extend_mask else attention_mask
     if labels is not None and extend_labels:
-        labels = torch.cat([torch.full((b, n), -100, dtype=labels.dtype), labels], dim=1)
+        labels = torch.cat([torch.full((b, n), -100, dtype=labels.dtype, device=labels.device), labels], dim=1)
     return embeds, mask, labels
 
 
@@ -909,7 +910,7 @@ def _diagnose(ctx: Context) -> str | None:
     call = ctx.student.calls[-1]
     for mistake in ctx.exercise.mistakes:
         try:
-            wrong = replay(call, mistake.impl)
+            wrong = replay(call, mistake.impl, ctx.device)
         except Exception:  # a variant may not apply to every input
             continue
         if _identical(call.result, wrong):
