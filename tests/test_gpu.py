@@ -30,6 +30,15 @@ def test_stub_on_cuda_is_not_implemented(tmp_path) -> None:
     assert report["exercises"][0]["status"] == "not_implemented"
 
 
+@pytest.mark.parametrize("case", ["allclose_patch", "tensor_subclass", "frame_walk", "import_solutions", "fake_exit", "in_place"])
+def test_cheating_submissions_fail_on_cuda(case: str, tmp_path) -> None:
+    env = {"GENLAB_PROGRESS": str(tmp_path / "p.sqlite3")}
+    code, report = grade_json("attention.scaled_dot_product_attention", "--submission", str(SUBMISSIONS / case), "--device", "cuda", env=env)
+    assert code == 1
+    (exercise,) = report["exercises"]
+    assert not exercise["passed"] and exercise["device"] == "cuda"
+
+
 def test_gpu_memory_is_bounded_by_the_memory_limit(tmp_path) -> None:
     """--memory-mb caps GPU memory too: a submission cannot take the whole card from its neighbours."""
     env = {"GENLAB_PROGRESS": str(tmp_path / "p.sqlite3")}
