@@ -14,13 +14,16 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from grader import __version__, paths
 from grader.errors import UsageError
+
+if TYPE_CHECKING:
+    from grader.notebook import NotebookSubmission
 
 SUBCOMMANDS = ("show", "check-bank", "batch")
 
@@ -56,7 +59,7 @@ grade_app = typer.Typer(add_completion=False, rich_markup_mode=None, help=__doc_
 def grade(
     targets: Annotated[list[str] | None, typer.Argument(help="Questions (q46), exercises (flows.log_prob) or topics (flows).", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Grade every exercise.")] = False,
-    submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules [default: the course's exercises/].", show_default=False)] = None,
+    submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules, or a Jupyter notebook (.ipynb) [default: the course's exercises/].", show_default=False)] = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto (CPU, plus CUDA when available).")] = Device.auto,
     fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call of your code may take.", min=0.1)] = 10.0,
@@ -76,13 +79,22 @@ def grade(
         from grader.targets import resolve
 
         exercise_ids, notes = (list(EXERCISES), []) if all_ else resolve(targets or [])
-        folder = _submission(submission)
+        notebook = _notebook(submission)
+        if notebook is not None:
+            exercise_ids, skipped = notebook.select(exercise_ids)
+            notes += skipped
+            if not exercise_ids and skipped:
+                notebook.close()
+                raise UsageError("; ".join(skipped) + ". Grade a question or topic the notebook defines, or add the definitions as top-level `def`/`class` in a code cell")
+        folder = notebook.folder if notebook is not None else _submission(submission)
     except UsageError as exc:
         raise _fail(str(exc)) from None
     if fmt is Format.text:
         for note in notes:
             out.print(f"[yellow]note:[/] {note}")
     if not exercise_ids:
+        if notebook is not None:
+            notebook.close()
         raise typer.Exit(0)
 
     from grader import render
@@ -106,6 +118,11 @@ def grade(
         )
     except UsageError as exc:
         raise _fail(str(exc)) from None
+    finally:
+        if notebook is not None:
+            notebook.close()
+    if notebook is not None:
+        notebook.relocate(report)
     report.notes = notes + report.notes
     if record:
         _record(report, record_run)
@@ -114,6 +131,15 @@ def grade(
     else:
         render.report_footer(out, report)
     raise typer.Exit(0 if report.passed else 1)
+
+
+def _notebook(submission: Path | None) -> NotebookSubmission | None:
+    """A .ipynb submission as a temporary folder of topic modules (see grader/notebook.py)."""
+    if submission is None or submission.suffix.lower() != ".ipynb":
+        return None
+    from grader.notebook import open_notebook
+
+    return open_notebook(submission.expanduser())
 
 
 def _submission(submission: Path | None) -> Path:
