@@ -11,6 +11,7 @@ import csv
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from grader.errors import UsageError
@@ -25,10 +26,10 @@ class StudentGrade:
 
 
 def student_folders(root: Path) -> list[Path]:
-    """The sub-folders of ``root`` that hold at least one topic module, sorted by name."""
+    """The sub-folders of ``root`` that hold at least one topic module or notebook, sorted by name."""
     if not root.is_dir():
         raise UsageError(f"{root}: no such folder; pass the folder that holds one sub-folder per student")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.py")))
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (any(p.glob("*.py")) or any(p.glob("*.ipynb"))))
     if not folders:
         raise UsageError(f"{root}: no student folders found (each student needs a sub-folder with their topic modules, e.g. {root}/alice/attention.py)")
     return folders
@@ -47,12 +48,38 @@ def grade_class(
 ) -> list[StudentGrade]:
     grades = []
     for folder in student_folders(root):
-        report = grade_run(exercise_ids, folder.resolve(), device=device, solutions=solutions, call_timeout=call_timeout, exercise_timeout=exercise_timeout, memory_limit_mb=memory_limit_mb)
+        run = partial(grade_run, exercise_ids, device=device, solutions=solutions, call_timeout=call_timeout, exercise_timeout=exercise_timeout, memory_limit_mb=memory_limit_mb)
+        report = grade_student_notebook(folder, exercise_ids, device, run) if _notebook_folder(folder) else run(folder.resolve())
         grade = StudentGrade(folder.name, report)
         grades.append(grade)
         if on_student:
             on_student(grade)
     return grades
+
+
+def _notebook_folder(folder: Path) -> bool:
+    """A student who handed in a notebook and no topic module (both: the modules are graded)."""
+    return not any(folder.glob("*.py")) and any(folder.glob("*.ipynb"))
+
+
+def grade_student_notebook(folder: Path, exercise_ids: list[str], device: str, run: Callable[[Path], GradeReport]) -> GradeReport:
+    """Grade a student's notebook through its generated topic modules. A notebook that cannot
+    be read grades every exercise as an error with the reason, without stopping the class."""
+    from grader.catalog import EXERCISES
+    from grader.notebook import open_notebook
+    from grader.results import ExerciseResult
+
+    notebooks = sorted(folder.glob("*.ipynb"))
+    try:
+        if len(notebooks) > 1:
+            raise UsageError(f"{folder.name} has {len(notebooks)} notebooks ({', '.join(n.name for n in notebooks)}); hand in one")
+        with open_notebook(notebooks[0]) as notebook:
+            report = run(notebook.folder)
+            notebook.relocate(report)
+            return report
+    except UsageError as exc:
+        shown = "cpu" if device == "auto" else device
+        return GradeReport([ExerciseResult(e, EXERCISES[e], shown, "error", message=str(exc)) for e in exercise_ids])
 
 
 def write_csv(path: Path, grades: list[StudentGrade], exercise_ids: list[str]) -> None:

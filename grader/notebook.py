@@ -55,6 +55,7 @@ class Module:
     source: str
     lines: dict[int, tuple[int, int]]  # module line -> (cell, line in the cell)
     missing: list[str]  # catalog names graded as not implemented
+    stubs: dict[int, str] = field(default_factory=dict)  # module line -> the missing name it stands for
 
 
 @dataclass
@@ -86,7 +87,9 @@ class NotebookSubmission:
             if line in module.lines:
                 cell, cell_line = module.lines[line]
                 return f"{self.path.name}, cell {cell}, line {cell_line}"
-            return f"{self.path.name} (no top-level definition of {', '.join(module.missing)})" if module.missing else None
+            if line in module.stubs:
+                return f"{self.path.name} has no top-level definition of {module.stubs[line]}"
+            return None
 
         folder = re.escape(self.folder.name)
         text = re.sub(rf"\S*{folder}[/\\](\w+)\.py:(\d+)", lambda m: cell_of(m[1], int(m[2])) or m[0], text)
@@ -284,9 +287,12 @@ def _render(path: Path, topic: str, kept: list[Statement], missing: list[str]) -
         for offset, text in enumerate(statement.lines):
             out.append(text)
             line_map[len(out)] = (statement.cell, statement.first_line + offset)
+    stubs = {}
     for name in missing:
+        # Like an untouched stub of the course: grades as "not implemented yet".
         out += ["", "", f"def {name}(*args, **kwargs):", f"    raise NotImplementedError({f'{path.name} has no top-level definition of {name}'!r})"]
-    return Module(topic, "\n".join(out) + "\n", line_map, missing)
+        stubs[len(out) - 1] = stubs[len(out)] = name
+    return Module(topic, "\n".join(out) + "\n", line_map, missing, stubs)
 
 
 def _syntax_message(path: Path, cell: int, line: int | None, message: str, text: str | None) -> str:

@@ -173,3 +173,32 @@ def test_duplicate_helper_is_an_error(tmp_path) -> None:
     notebook = write_notebook(tmp_path / "work.ipynb", ["def h(x):\n    return x", "def log_prob(x, t):\n    return h(x)", "def h(x):\n    return -x"])
     with pytest.raises(UsageError, match=r"`h` is defined in cell 3 and cell 5"):
         build_modules(notebook)
+
+
+# ---------------------------------------------------------------- through `grade batch`
+
+
+@pytest.mark.slow
+def test_batch_grades_notebooks_and_a_broken_one_does_not_stop_the_class(tmp_path) -> None:
+    import csv
+    import json
+    import shutil
+
+    klass = tmp_path / "class"
+    for student in ("alice", "bob", "carol", "dave"):
+        (klass / student).mkdir(parents=True)
+    write_notebook(klass / "alice" / "homework.ipynb", [*solution_cells("flows"), TRAINING_CELL])
+    write_notebook(klass / "bob" / "homework.ipynb", ["def log_prob(x, transforms):\n    return x.sum(1)"])
+    write_notebook(klass / "carol" / "homework.ipynb", ["def log_prob(x, transforms)\n    return x"])
+    shutil.copy(ROOT / "solutions" / "flows.py", klass / "dave" / "flows.py")
+    out_csv, out_json = tmp_path / "grades.csv", tmp_path / "grades.json"
+    proc = run_grade("batch", str(klass), "-t", "flows.log_prob", "--csv", str(out_csv), "--json", str(out_json))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with out_csv.open(newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"alice", "bob", "carol", "dave"}
+    assert rows["alice"]["percent"] == rows["dave"]["percent"] == "100.0"
+    assert 0 < int(rows["bob"]["max_score"]) and int(rows["bob"]["score"]) < int(rows["bob"]["max_score"])
+    assert rows["carol"]["flows.log_prob"].endswith("(error)")
+    carol = next(s for s in json.loads(out_json.read_text())["students"] if s["student"] == "carol")
+    assert "homework.ipynb, cell 3, line 1: SyntaxError" in carol["exercises"][0]["message"]
