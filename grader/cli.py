@@ -102,6 +102,8 @@ def grade(
     from grader.session import record as record_run
 
     def show(result: object) -> None:
+        if notebook is not None:
+            notebook.relocate_result(result)  # before it is shown: locations name the cell
         if fmt is Format.text:
             render.exercise_result(out, result)  # type: ignore[arg-type]
 
@@ -121,8 +123,6 @@ def grade(
     finally:
         if notebook is not None:
             notebook.close()
-    if notebook is not None:
-        notebook.relocate(report)
     report.notes = notes + report.notes
     if record:
         _record(report, record_run)

@@ -26,6 +26,7 @@ import symtable
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader.catalog import EXERCISES, TOPICS, exercises_of_topic, name_of, topic_of
 from grader.errors import UsageError
@@ -95,16 +96,20 @@ class NotebookSubmission:
         text = re.sub(rf"\S*{folder}[/\\](\w+)\.py:(\d+)", lambda m: cell_of(m[1], int(m[2])) or m[0], text)
         return re.sub(r"\((\w+)\.py, line (\d+)\)", lambda m: f"({cell_of(m[1], int(m[2])) or m[0][1:-1]})", text)
 
-    def relocate(self, report: object) -> None:
+    def relocate(self, report: Any) -> None:
         """Apply ``locate`` to every message of a grading report, in place."""
-        for result in report.exercises:  # type: ignore[attr-defined]
-            result.message = self.locate(result.message)
-            result.output = self.locate(result.output)
-            for prop in result.properties:
-                prop.message = self.locate(prop.message)
-                prop.counterexample = self.locate(prop.counterexample)
-                if prop.diagnosis:
-                    prop.diagnosis = self.locate(prop.diagnosis)
+        for result in report.exercises:
+            self.relocate_result(result)
+
+    def relocate_result(self, result: Any) -> None:
+        """Apply ``locate`` to every message of one exercise result, in place (idempotent)."""
+        result.message = self.locate(result.message)
+        result.output = self.locate(result.output)
+        for prop in result.properties:
+            prop.message = self.locate(prop.message)
+            prop.counterexample = self.locate(prop.counterexample)
+            if prop.diagnosis:
+                prop.diagnosis = self.locate(prop.diagnosis)
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -74,6 +74,10 @@ def test_wrong_notebook_fails_with_the_cell_and_line_of_the_error(tmp_path, stor
     # Two leading cells (markdown, shell lines), then one cell per solution statement.
     assert f"work.ipynb, cell {len(cells) + 2}, line 3" in messages, messages
     assert "genlab-notebook-" not in messages
+    # The text report is printed while grading runs: it names the cell too.
+    proc = run_grade("flows.log_prob", "--submission", str(notebook), "--device", "cpu", env=store_env)
+    assert proc.returncode == 1 and f"work.ipynb, cell {len(cells) + 2}, line 3" in proc.stdout, proc.stdout
+    assert "genlab-notebook-" not in proc.stdout
 
 
 @pytest.mark.slow
