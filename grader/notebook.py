@@ -172,19 +172,63 @@ def _text(source: object) -> str:
 
 
 def _strip_magics(source: str) -> str:
-    """Blank out cell magics (the whole cell) and shell/magic lines, keeping line numbers."""
+    """Blank out cell magics (the whole cell) and shell/magic lines, keeping line numbers.
+
+    Only lines that start a statement count: a `%` that continues an expression inside
+    brackets (`("%d" \n % n)`) or a line inside a triple-quoted string is Python."""
     lines = source.split("\n")
     if lines and lines[0].lstrip().startswith("%%"):
         return "\n" * (len(lines) - 1)
     out = []
+    state = _Scan()
     for line in lines:
         stripped = line.lstrip()
-        if stripped.startswith(("%", "!")) or _ASSIGNED_MAGIC.match(line):
+        at_start = state.depth == 0 and state.quote is None and not state.continued
+        if at_start and (stripped.startswith(("%", "!")) or _ASSIGNED_MAGIC.match(line)):
             # `pass` at the same indentation keeps a block that held only this line valid.
             out.append(line[: len(line) - len(stripped)] + "pass")
         else:
+            state.feed(line)
             out.append(line)
     return "\n".join(out)
+
+
+class _Scan:
+    """Just enough of Python's tokenizer to know whether the next line starts a statement."""
+
+    def __init__(self) -> None:
+        self.depth = 0  # open brackets
+        self.quote: str | None = None  # the open triple quote, if any
+        self.continued = False  # the last line ended with a backslash
+
+    def feed(self, line: str) -> None:
+        i, single = 0, None
+        while i < len(line):
+            if self.quote is not None:
+                if line.startswith(self.quote, i):
+                    i, self.quote = i + 3, None
+                    continue
+                i += 2 if line[i] == "\\" else 1
+                continue
+            char = line[i]
+            if single is not None:
+                i += 2 if char == "\\" else 1
+                if char == single:
+                    single = None
+                continue
+            if char == "#":
+                break
+            if line.startswith(('"""', "'''"), i):
+                self.quote, i = line[i : i + 3], i + 3
+                continue
+            if char in "\"'":
+                single = char
+            elif char in "([{":
+                self.depth += 1
+            elif char in ")]}":
+                self.depth = max(0, self.depth - 1)
+            i += 1
+        self.continued = self.quote is None and line.rstrip().endswith("\\")
 
 
 def _statements(path: Path, cells: list[tuple[int, str]]) -> list[Statement]:

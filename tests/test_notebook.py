@@ -206,3 +206,12 @@ def test_batch_grades_notebooks_and_a_broken_one_does_not_stop_the_class(tmp_pat
     assert rows["carol"]["flows.log_prob"].endswith("(error)")
     carol = next(s for s in json.loads(out_json.read_text())["students"] if s["student"] == "carol")
     assert "homework.ipynb, cell 3, line 1: SyntaxError" in carol["exercises"][0]["message"]
+
+
+def test_only_lines_that_start_a_statement_are_taken_for_magics(tmp_path) -> None:
+    cell = 'SCALE = ("%d"\n         % 3)\n%time x = 1\nGREETING = """\n! not a shell line\n"""\ndef log_prob(x, t):\n    !ls\n    return SCALE + GREETING'
+    (module,) = build_modules(write_notebook(tmp_path / "work.ipynb", [cell])).values()
+    namespace: dict[str, object] = {}
+    exec(compile(module.source, "flows.py", "exec"), namespace)
+    assert namespace["SCALE"] == "3" and namespace["GREETING"] == "\n! not a shell line\n"
+    assert "%time" not in module.source
