@@ -146,6 +146,12 @@ def test_a_property_without_a_wrong_implementation_is_reported(course: Path) -> 
     assert "property endpoints has no wrong implementation; add `CAUGHT_BY[('vae.slerp', 'endpoints')] = wrong_impl`" in finding.message
 
 
+def test_a_wrong_implementation_for_an_unknown_exercise_is_reported(course: Path) -> None:
+    (finding,) = check(course, caught_by={**CAUGHT_BY, ("flows.log_probability", "matches_reference"): None})
+    assert (finding.group, finding.where) == ("flows.log_probability", "tests/wrong/flows")
+    assert finding.message == "CAUGHT_BY names exercise flows.log_probability, which is not in grader/catalog.py; fix the id or remove the entry"
+
+
 def test_question_links_must_name_existing_exercises(course: Path) -> None:
     bank = course / "questions.yaml"
     edit(bank, "exercises: [vq.vector_quantize]", "exercises: [vq.vector_quantise]")
@@ -192,10 +198,11 @@ def test_cli_fails_on_a_broken_copy_with_one_line_per_problem(course: Path) -> N
     proc = run_grade("check-course", env={"GENLAB_COURSE": str(course)})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == "flows.log_prob:"
-    assert lines[1].startswith("  exercises/flows.py: has no stub for log_prob; add `def log_prob(...)`")
-    assert lines[2] == "vq.vector_quantize:"
-    assert lines[3].startswith("  solutions/vq.py:") and "the signature of vector_quantize differs" in lines[3]
+    # Grouped by exercise in catalog order (vq comes before flows).
+    assert lines[0] == "vq.vector_quantize:"
+    assert lines[1].startswith("  solutions/vq.py:") and "the signature of vector_quantize differs" in lines[1]
+    assert lines[2] == "flows.log_prob:"
+    assert lines[3].startswith("  exercises/flows.py: has no stub for log_prob; add `def log_prob(...)`")
     assert lines[4] == "2 problems in 2 groups (47 exercises checked)."
     assert proc.stderr == ""
 
