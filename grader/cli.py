@@ -5,6 +5,7 @@
     grade show q46 [--answer] [--lang ru|en]        read a question of the bank
     grade check-bank [PATH]                         validate a question bank file
     grade batch CLASS_DIR --csv grades.csv          grade one folder per student
+    grade export OUT --format csv --output FILE     export a graded class (csv json junit gradescope prairielearn)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rich.console import Console
 from grader import __version__, paths
 from grader.errors import UsageError
 
-SUBCOMMANDS = ("show", "check-bank", "batch")
+SUBCOMMANDS = ("show", "check-bank", "batch", "export")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -37,6 +38,17 @@ class Device(StrEnum):
 class Format(StrEnum):
     text = "text"
     json = "json"
+    junit = "junit"
+    gradescope = "gradescope"
+    prairielearn = "prairielearn"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+    junit = "junit"
+    gradescope = "gradescope"
+    prairielearn = "prairielearn"
 
 
 class Lang(StrEnum):
@@ -58,7 +70,7 @@ def grade(
     all_: Annotated[bool, typer.Option("--all", help="Grade every exercise.")] = False,
     submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules [default: the course's exercises/].", show_default=False)] = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto (CPU, plus CUDA when available).")] = Device.auto,
-    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    fmt: Annotated[Format, typer.Option("--format", help="text, json, or a hand-off document: junit, gradescope, prairielearn (points from grading.toml).")] = Format.text,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call of your code may take.", min=0.1)] = 10.0,
     exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
     memory: Annotated[int, typer.Option("--memory-mb", help="Memory the worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)] = 4096,
@@ -77,6 +89,7 @@ def grade(
 
         exercise_ids, notes = (list(EXERCISES), []) if all_ else resolve(targets or [])
         folder = _submission(submission)
+        policy = _policy() if fmt not in (Format.text, Format.json) else None
     except UsageError as exc:
         raise _fail(str(exc)) from None
     if fmt is Format.text:
@@ -111,9 +124,20 @@ def grade(
         _record(report, record_run)
     if fmt is Format.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    elif policy is not None:
+        from grader.exports.classdata import score_single_run
+        from grader.exports.export import render_single
+
+        sys.stdout.write(render_single(score_single_run(report, exercise_ids, policy), fmt.value))
     else:
         render.report_footer(out, report)
     raise typer.Exit(0 if report.passed else 1)
+
+
+def _policy() -> object:
+    from grader.exports.policy import load_policy
+
+    return load_policy()
 
 
 def _submission(submission: Path | None) -> Path:
@@ -246,6 +270,24 @@ def batch(
                 raise _fail(f"cannot write {path}: {exc.strerror}") from None
             out.print(f"wrote {path}")
     out.print(f"graded {len(grades)} students")
+
+
+@tools_app.command("export")
+def export(
+    outdir: Annotated[Path, typer.Argument(help="The folder `grade batch CLASS --out DIR` wrote.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, json, junit (one file); gradescope, prairielearn (a folder, one results.json per student).")],
+    output: Annotated[Path, typer.Option("--output", help="The file (or folder) to write.")],
+    policy: Annotated[Path | None, typer.Option("--policy", help="The grading policy [default: grading.toml at the course root, else 1 point per exercise].", show_default=False)] = None,
+) -> None:
+    """Export a graded class without grading again; points follow the course's grading.toml."""
+    from grader.exports.export import export as write_export
+    from grader.exports.policy import load_policy
+
+    try:
+        written = write_export(outdir, fmt.value, output, load_policy(policy))
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {output}" + (f" ({len(written)} students)" if fmt.value in ("gradescope", "prairielearn") else ""))
 
 
 def main(argv: list[str] | None = None) -> None:
