@@ -83,7 +83,7 @@ def load_policy(path: Path | None = None) -> Policy:
 
 def _line_of(text: str, key: str) -> int:
     """The line where ``key`` is assigned (tomllib keeps no positions); 1 when not found."""
-    pattern = re.compile(rf'^\s*(?:"{re.escape(key)}"|\'{re.escape(key)}\'|{re.escape(key)})\s*=', re.MULTILINE)
+    pattern = re.compile(rf'^[ \t]*(?:"{re.escape(key)}"|\'{re.escape(key)}\'|{re.escape(key)})\s*=', re.MULTILINE)
     match = pattern.search(text)
     return text.count("\n", 0, match.start()) + 1 if match else 1
 
