@@ -6,6 +6,7 @@
     grade check-bank [PATH]                         validate a question bank file
     grade batch CLASS_DIR --csv grades.csv          grade one folder per student
     grade export OUT --format csv --output FILE     export a graded class (csv json junit gradescope prairielearn)
+    grade report OUT [--html report.html]           what the class got wrong
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from rich.console import Console
 from grader import __version__, paths
 from grader.errors import UsageError
 
-SUBCOMMANDS = ("show", "check-bank", "batch", "export")
+SUBCOMMANDS = ("show", "check-bank", "batch", "export", "report")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -288,6 +289,35 @@ def export(
     except UsageError as exc:
         raise _fail(str(exc)) from None
     out.print(f"wrote {output}" + (f" ({len(written)} students)" if fmt.value in ("gradescope", "prairielearn") else ""))
+
+
+@tools_app.command("report")
+def report(
+    outdir: Annotated[Path, typer.Argument(help="The folder `grade batch CLASS --out DIR` wrote.")],
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page here.", show_default=False)] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="The grading policy [default: grading.toml at the course root].", show_default=False)] = None,
+) -> None:
+    """Summarise a graded class: scores, pass rates, the mistakes most students made."""
+    from grader.exports.class_stats import class_stats
+    from grader.exports.classdata import score_class
+    from grader.exports.outdir import read_outdir
+    from grader.exports.policy import load_policy
+    from grader.exports.report_text import print_report
+
+    try:
+        scored = score_class(read_outdir(outdir), load_policy(policy))
+        stats = class_stats(scored)
+        print_report(out, scored, stats)
+        if html is not None:
+            from grader.exports.report_html import render
+
+            try:
+                html.write_text(render(scored, stats), encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {html}: {exc.strerror}") from None
+            out.print(f"wrote {html}")
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> None:
