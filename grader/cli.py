@@ -7,6 +7,7 @@
     grade batch CLASS_DIR --csv grades.csv          grade one folder per student
     grade export OUT --format csv --output FILE     export a graded class (csv json junit gradescope prairielearn)
     grade report OUT [--html report.html]           what the class got wrong
+    grade bundle gradescope autograder.zip          a Gradescope autograder
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rich.console import Console
 from grader import __version__, paths
 from grader.errors import UsageError
 
-SUBCOMMANDS = ("show", "check-bank", "batch", "export", "report")
+SUBCOMMANDS = ("show", "check-bank", "batch", "export", "report", "bundle")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -318,6 +319,23 @@ def report(
             out.print(f"wrote {html}")
     except UsageError as exc:
         raise _fail(str(exc)) from None
+
+
+@tools_app.command("bundle")
+def bundle(
+    kind: Annotated[str, typer.Argument(help="gradescope")],
+    path: Annotated[Path, typer.Argument(help="The file to write, e.g. autograder.zip.")],
+) -> None:
+    """Package the course for an autograding service."""
+    if kind != "gradescope":
+        raise _fail(f"unknown bundle '{kind}'; this version writes: gradescope")
+    from grader.exports.bundle_gradescope import write_bundle
+
+    try:
+        names = write_bundle(path)
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {path} ({len(names)} files); upload it as the assignment's autograder")
 
 
 def main(argv: list[str] | None = None) -> None:

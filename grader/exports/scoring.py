@@ -78,12 +78,19 @@ def score_exercise(result: ExerciseResult, policy: Policy) -> ExerciseScore:
         fraction = 1.0 if result.passed else 0.0
     else:
         fraction = sum(policy.property_weight(p.tier) for p in counted if p.passed) / total_weight if total_weight else 0.0
+    # Shares are rounded, and the last counted property takes the remainder, so that the
+    # properties of an exercise add up to exactly its points in every export.
+    shares = [_round(max_points * policy.property_weight(p.tier) / total_weight) if total_weight and p.status != "skipped" else 0.0 for p in result.properties]
+    counted_at = [i for i, p in enumerate(result.properties) if p.status != "skipped"]
+    if counted_at and total_weight:
+        last = counted_at[-1]
+        shares[last] = _round(max_points - sum(x for i, x in enumerate(shares) if i != last))
     props = []
-    for p in result.properties:
-        share = max_points * policy.property_weight(p.tier) / total_weight if total_weight and p.status != "skipped" else 0.0
+    for p, share in zip(result.properties, shares):
         earned = share if (p.passed if policy.partial_credit == "fraction" else result.passed) else 0.0
-        props.append(PropertyScore(p, _round(earned), _round(share)))
-    return ExerciseScore(result.id, result, fraction, _round(max_points * fraction), _round(max_points), props)
+        props.append(PropertyScore(p, earned, share))
+    points = _round(sum(p.points for p in props)) if total_weight else 0.0
+    return ExerciseScore(result.id, result, fraction, points, _round(max_points), props)
 
 
 def score_student(student: str, report: GradeReport | None, targets: list[str], policy: Policy, *, status: str = "graded", message: str = "", isolation: str = "none") -> StudentScore:
