@@ -65,6 +65,7 @@ class QuizItem:
     tolerance: float = 0.0  # numeric items: absolute tolerance
     accepted: tuple[str, ...] = ()  # formula items: equivalent spellings
     explanation: Text | None = None  # numeric and formula items
+    shuffle: bool = True  # choice items: False keeps the file order (where the order is meaningful)
 
     def check_numeric(self, value: float) -> bool:
         """Whether ``value`` answers a numeric item."""
@@ -130,6 +131,29 @@ class Bank:
 def normalize_formula(text: str) -> str:
     table = str.maketrans({"²": "^2", "³": "^3", "·": "", "*": "", "×": "x", "−": "-"})
     return re.sub(r"\s+", "", text.translate(table).lower())
+
+
+def position_warning(bank: Bank, *, threshold: float = 0.5) -> str | None:
+    """A warning when the correct options of the choice items sit mostly in one file position.
+
+    Students see shuffled options (grader.shuffle), so the file order leaks nothing to them,
+    except in `shuffle: false` items and to anyone reading questions.yaml; an author should
+    still spread the keys. The position of an item is that of its first correct option.
+    """
+    positions = [item.correct_options[0] for q in bank.questions for item in q.quiz if item.kind in ("single", "multiple") and item.correct_options]
+    if len(positions) < 5:
+        return None
+    counts = [positions.count(p) for p in range(max(positions) + 1)]
+    top = max(range(len(counts)), key=counts.__getitem__)
+    share = counts[top] / len(positions)
+    if share <= threshold:
+        return None
+    fixed = sum(1 for q in bank.questions for item in q.quiz if item.kind in ("single", "multiple") and not item.shuffle)
+    return (
+        f"{counts[top]} of {len(positions)} choice items ({share:.0%}) list their (first) correct option at position {top + 1}. "
+        f"Shown options are shuffled per student, so this only shows in the {fixed} `shuffle: false` item(s) and to readers of the file; "
+        "consider reordering the options in the file."
+    )
 
 
 # ----------------------------------------------------------------------------- errors
@@ -341,15 +365,19 @@ class _Validator:
     def quiz_item(self, value: Any, node: Any, field: str) -> QuizItem:
         kind = value.get("kind") if isinstance(value, dict) else None
         common = {"kind", "prompt"}
-        allowed = {"single": common | {"options"}, "multiple": common | {"options"}, "numeric": common | {"answer", "tolerance", "explanation"}, "formula": common | {"accepted", "explanation"}}
+        allowed = {"single": common | {"options", "shuffle"}, "multiple": common | {"options", "shuffle"}, "numeric": common | {"answer", "tolerance", "explanation"}, "formula": common | {"accepted", "explanation"}}
         if kind not in allowed:
             self.problem(self.child(node, "kind"), f"{field}.kind", f"must be one of {', '.join(QUIZ_KINDS)}, not {kind!r}")
             return QuizItem("single", Text("", ""))
-        required = allowed[kind] - {"tolerance"}
+        required = allowed[kind] - {"tolerance", "shuffle"}
         m = self.mapping(value, node, field, allowed[kind], required) or {}
         prompt = self.text(m.get("prompt"), self.child(node, "prompt"), f"{field}.prompt")
         if kind in ("single", "multiple"):
-            return QuizItem(kind, prompt, options=self.options(kind, m.get("options"), self.child(node, "options"), f"{field}.options"))
+            shuffle = m.get("shuffle", True)
+            if not isinstance(shuffle, bool):
+                self.problem(self.child(node, "shuffle"), f"{field}.shuffle", f"must be true or false, not {shuffle!r}")
+                shuffle = True
+            return QuizItem(kind, prompt, options=self.options(kind, m.get("options"), self.child(node, "options"), f"{field}.options"), shuffle=shuffle)
         explanation = self.text(m.get("explanation"), self.child(node, "explanation"), f"{field}.explanation")
         if kind == "numeric":
             answer, tol = m.get("answer"), m.get("tolerance", 0.0)

@@ -104,6 +104,8 @@ class GenlabApp(App[None]):
 
     def _start(self) -> None:
         self.reviews = Reviews(self.store, fuzz=self.fuzz)
+        # The order of choice options (grader.shuffle); '' (file order) if the store is read-only.
+        self.shuffle_seed: str = self._write(self.store.shuffle_seed) or ""
         self.progress = Progress(self.bank, self.store, self.reviews, self.submission, self.clock)
         self._write(self.reviews.bring_forward, self.progress.failing_questions(), self.clock())
         resume = self.resume_state()
