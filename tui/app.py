@@ -160,6 +160,10 @@ class GenlabApp(App[None]):
 
     def record_quiz(self, qid: str, item: int, answer: Any, correct: bool) -> None:
         self._write(self.store.record_quiz_attempt, qid, item, answer, correct, self.lang)
+        if not correct:
+            # A wrong answer shows the question needs study: due now, like a failing exercise
+            # (tui.scheduler). Unstudied, unattempted questions never are: no wall of reviews.
+            self._write(self.reviews.bring_forward, {qid: self.clock()}, self.clock())
 
     def record_recall(self, qid: str, text: str, key_points: list[int], rating: int) -> Any:
         """Store a free recall and its self-rating, reschedule the card; returns the card."""
