@@ -114,7 +114,7 @@ def question(console: Console, q: Question, lang: str, *, with_answer: bool, see
     console.print(escape(q.prompt.get(lang)))
     console.print()
     for i, item in enumerate(q.quiz, 1):
-        console.print(f"[bold]{i}.[/] {escape(item.prompt.get(lang))} [dim]({item.kind})[/]")
+        console.print(f"[bold]{i}.[/] {escape(item.shown_prompt(lang))} [dim]({item.kind})[/]")
         for p, j in enumerate(option_order(seed, q.id, i - 1, item)):
             option = item.options[j]
             mark = ("[green]✓[/] " if option.correct else "  ") if with_answer else ""
@@ -122,7 +122,7 @@ def question(console: Console, q: Question, lang: str, *, with_answer: bool, see
             if with_answer:
                 console.print(f"        [dim]{escape(option.explanation.get(lang))}[/]")
         if with_answer and item.kind == "numeric":
-            console.print(f"   [green]answer:[/] {item.answer:g}" + (f" (± {item.tolerance:g})" if item.tolerance else ""))
+            console.print(f"   [green]answer:[/] {item.answer:g}" + (f" (± {item.tolerance:g})" if item.tolerance and item.decimals is None and item.relative is None else ""))
         if with_answer and item.kind == "formula":
             console.print(f"   [green]answer:[/] {escape(item.accepted[0])}")
         if with_answer and item.explanation:
