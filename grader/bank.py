@@ -167,32 +167,27 @@ class Bank:
         return [q for q in self.questions if q.section == section]
 
 
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_SUPERSCRIPTS = {"²": "^2", "³": "^3", "⁻¹": "^(-1)", "ᵀ": "^t"}
+
+
 def normalize_formula(text: str) -> str:
-    table = str.maketrans({"²": "^2", "³": "^3", "·": "", "*": "", "×": "x", "−": "-"})
-    return re.sub(r"\s+", "", text.translate(table).lower())
+    """A canonical spelling, so that equivalent ways of typing one formula compare equal.
 
-
-def position_warning(bank: Bank, *, threshold: float = 0.5) -> str | None:
-    """A warning when the correct options of the choice items sit mostly in one file position.
-
-    Students see shuffled options (grader.shuffle), so the file order leaks nothing to them,
-    except in `shuffle: false` items and to anyone reading questions.yaml; an author should
-    still spread the keys. The position of an item is that of its first correct option.
+    Multiplication signs (×, ·, *) and juxtaposition are alike; subscripts y_2, y₂, y2 and
+    y_{2} are alike; exp(x), e^x and e^(x) are alike, and so are a/exp(x) and a·e^(−x); the
+    minus sign (−, –) is '-'; braces are parentheses; case and spaces are ignored.
     """
-    positions = [item.correct_options[0] for q in bank.questions for item in q.quiz if item.kind in ("single", "multiple") and item.correct_options]
-    if len(positions) < 5:
-        return None
-    counts = [positions.count(p) for p in range(max(positions) + 1)]
-    top = max(range(len(counts)), key=counts.__getitem__)
-    share = counts[top] / len(positions)
-    if share <= threshold:
-        return None
-    fixed = sum(1 for q in bank.questions for item in q.quiz if item.kind in ("single", "multiple") and not item.shuffle)
-    return (
-        f"{counts[top]} of {len(positions)} choice items ({share:.0%}) list their (first) correct option at position {top + 1}. "
-        f"Shown options are shuffled per student, so this only shows in the {fixed} `shuffle: false` item(s) and to readers of the file; "
-        "consider reordering the options in the file."
-    )
+    for sup, plain in _SUPERSCRIPTS.items():
+        text = text.replace(sup, plain)
+    text = re.sub(r"_\{([^{}]*)\}", r"\1", text)  # y_{2} -> y2
+    text = text.translate(_SUBSCRIPTS).translate(str.maketrans({"·": "", "*": "", "×": "", "−": "-", "–": "-", "{": "(", "}": ")", "_": ""}))
+    text = re.sub(r"\s+", "", text.lower())
+    text = re.sub(r"(?<![a-z])exp\(", "e^(", text)  # exp(x) -> e^(x)
+    text = re.sub(r"e\^(-?[a-z0-9]+)", r"e^(\1)", text)  # e^x, e^-s -> e^(x), e^(-s)
+    text = re.sub(r"\(\(([^()]*)\)\)", r"(\1)", text)  # e^((x)) from e^(x) written as exp((x))
+    # a/e^(x) -> a e^(-x): dividing by an exponential is multiplying by its inverse
+    return re.sub(r"/e\^\((-?)([^()]*)\)", lambda m: f"e^({'' if m.group(1) else '-'}{m.group(2)})", text)
 
 
 # ----------------------------------------------------------------------------- errors
