@@ -190,6 +190,29 @@ def normalize_formula(text: str) -> str:
     return re.sub(r"/e\^\((-?)([^()]*)\)", lambda m: f"e^({'' if m.group(1) else '-'}{m.group(2)})", text)
 
 
+def position_warning(bank: Bank, *, threshold: float = 0.5) -> str | None:
+    """A warning when the correct options of the choice items sit mostly in one file position.
+
+    Students see shuffled options (grader.shuffle), so the file order leaks nothing to them,
+    except in `shuffle: false` items and to anyone reading questions.yaml; an author should
+    still spread the keys. The position of an item is that of its first correct option.
+    """
+    positions = [item.correct_options[0] for q in bank.questions for item in q.quiz if item.kind in ("single", "multiple") and item.correct_options]
+    if len(positions) < 5:
+        return None
+    counts = [positions.count(p) for p in range(max(positions) + 1)]
+    top = max(range(len(counts)), key=counts.__getitem__)
+    share = counts[top] / len(positions)
+    if share <= threshold:
+        return None
+    fixed = sum(1 for q in bank.questions for item in q.quiz if item.kind in ("single", "multiple") and not item.shuffle)
+    return (
+        f"{counts[top]} of {len(positions)} choice items ({share:.0%}) list their (first) correct option at position {top + 1}. "
+        f"Shown options are shuffled per student, so this only shows in the {fixed} `shuffle: false` item(s) and to readers of the file; "
+        "consider reordering the options in the file."
+    )
+
+
 # ----------------------------------------------------------------------------- errors
 
 
