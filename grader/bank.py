@@ -453,8 +453,6 @@ class _Validator:
                 relative = None
             if sum(k in m for k in ("tolerance", "decimals", "relative")) > 1:
                 self.problem(node, field, "give one of `decimals` (to N places), `relative` (about) or `tolerance`, not several")
-            elif decimals is not None and abs(round(float(answer), decimals) - float(answer)) > 0.5 * 10.0**-decimals:
-                self.problem(self.child(node, "answer"), f"{field}.answer", f"{answer} does not round to {decimals} decimal places")
             return QuizItem(kind, prompt, answer=float(answer), tolerance=float(tol), decimals=decimals, relative=None if relative is None else float(relative), explanation=explanation)
         accepted = m.get("accepted")
         if not isinstance(accepted, list) or not accepted or not all(isinstance(a, str) and a.strip() for a in accepted):

@@ -74,3 +74,30 @@ def test_every_numeric_item_states_its_precision() -> None:
             if item.kind == "numeric":
                 assert item.precision("en") and item.precision("ru"), q.id
                 assert item.check_numeric(item.answer)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"decimals": -1}, "decimal places"),
+        ({"decimals": 1.5}, "decimal places"),
+        ({"relative": 2}, "relative error"),
+        ({"decimals": 2, "relative": 0.05}, "not several"),
+        ({"relative": 0}, "relative error"),
+    ],
+)
+def test_bank_rejects_a_bad_precision(fields: dict, message: str) -> None:
+    import yaml
+
+    from grader.bank import BankError, parse_bank
+    from grader.catalog import EXERCISES
+    from tests.cli_helpers import ROOT
+
+    data = yaml.safe_load((ROOT / "questions.yaml").read_text(encoding="utf-8"))
+    data = {"format_version": 1, "sections": data["sections"], "questions": [q for q in data["questions"] if q["id"] in ("q6", "q46")]}
+    item = next(i for i in data["questions"][1]["quiz"] if i["kind"] == "numeric")
+    item.pop("decimals", None)
+    item.update(fields)
+    with pytest.raises(BankError) as info:
+        parse_bank(yaml.safe_dump(data, allow_unicode=True), "b.yaml", exercise_ids=set(EXERCISES))
+    assert any(message in p.message and p.field.startswith("q46.quiz[") for p in info.value.problems), info.value.problems
