@@ -4,6 +4,7 @@
     grade                                           progress summary and what to do next
     grade show q46 [--answer] [--lang ru|en]        read a question of the bank
     grade check-bank [PATH]                         validate a question bank file
+    grade check-course                              check that every exercise of the course is complete
     grade batch CLASS_DIR --csv grades.csv          grade one folder per student
     grade export OUT --format csv --output FILE     export a graded class (csv json junit gradescope prairielearn)
     grade report OUT [--html report.html]           what the class got wrong
@@ -26,7 +27,7 @@ from rich.console import Console
 from grader import __version__, paths
 from grader.errors import UsageError
 
-SUBCOMMANDS = ("show", "check-bank", "batch", "export", "report", "bundle")
+SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -67,7 +68,7 @@ def _fail(message: str) -> typer.Exit:
 grade_app = typer.Typer(add_completion=False, rich_markup_mode=None, help=__doc__)
 
 
-@grade_app.command(epilog="More: `grade show q46 [--answer]`, `grade check-bank [PATH]`, `grade batch CLASS_DIR --csv FILE`.")
+@grade_app.command(epilog="More: `grade show q46 [--answer]`, `grade check-bank [PATH]`, `grade check-course`, `grade batch CLASS_DIR --csv FILE`.")
 def grade(
     targets: Annotated[list[str] | None, typer.Argument(help="Questions (q46), exercises (flows.log_prob) or topics (flows).", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Grade every exercise.")] = False,
@@ -250,6 +251,22 @@ def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [
     if warning:
         err.print(f"[yellow]Warning:[/] {target}: {warning}", highlight=False)  # not an error: the exit code stays 0
     out.print(f"{target}: {len(bank.questions)} questions in {len(bank.sections)} sections, all valid.")
+
+
+@tools_app.command("check-course")
+def check_course() -> None:
+    """The course author's check: stubs, solutions, properties, mistakes, wrong implementations, question links."""
+    from grader.catalog import EXERCISES
+    from grader.course_check import check_course as run_checks
+    from grader.course_check import report_lines
+
+    root = paths.course_root()
+    if not (root / "exercises").is_dir():
+        raise _fail(f"{root} has no exercises/ folder; run in a genlab checkout or set GENLAB_COURSE to the course folder")
+    findings = run_checks(root)
+    for line in report_lines(findings, len(EXERCISES)):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)  # one line per problem, for grep
+    raise typer.Exit(1 if findings else 0)
 
 
 @tools_app.command("batch")
