@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -246,13 +247,25 @@ def show(
 
         guess = difflib.get_close_matches(qid, bank.ids(), n=1)
         raise _fail(f"unknown question '{question}'" + (f"; did you mean {guess[0]}?" if guess else f"; the bank has {bank.ids()[0]}–{bank.ids()[-1]}"))
-    render.question(out, bank.question(qid), (lang or _default_lang()).value, with_answer=answer)
+    render.question(out, bank.question(qid), (lang or _default_lang()).value, with_answer=answer, seed=_shuffle_seed())
+
+
+def _shuffle_seed() -> str:
+    """The course copy's option-order seed (as the TUI uses); '' (file order) without a usable store."""
+    from grader.store import Store, StoreError
+
+    try:
+        with Store.open(paths.progress_path()) as store:
+            return store.shuffle_seed()
+    except (StoreError, OSError, sqlite3.Error) as exc:
+        err.print(f"[yellow]Note:[/] options are shown in file order: {exc}", highlight=False)
+        return ""
 
 
 @tools_app.command("check-bank")
 def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [default: the course's questions.yaml].", show_default=False)] = None) -> None:
     """Validate a question bank; lists every problem with its line."""
-    from grader.bank import BankError, load_bank
+    from grader.bank import BankError, load_bank, position_warning
 
     target = path or paths.bank_path()
     try:
@@ -260,6 +273,9 @@ def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [
     except BankError as exc:
         err.print(f"[red]Error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    warning = position_warning(bank)
+    if warning:
+        err.print(f"[yellow]Warning:[/] {target}: {warning}", highlight=False)  # not an error: the exit code stays 0
     out.print(f"{target}: {len(bank.questions)} questions in {len(bank.sections)} sections, all valid.")
 
 
