@@ -44,6 +44,32 @@ class Lang(StrEnum):
     en = "en"
 
 
+class Sandbox(StrEnum):
+    auto = "auto"
+    bwrap = "bwrap"
+    none = "none"
+
+
+# Options shared by `grade` and `grade batch`, declared once.
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds one call of the student's code may take.", min=0.1)]
+ExerciseTimeoutOpt = Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)]
+MemoryOpt = Annotated[int, typer.Option("--memory-mb", help="Memory one worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)]
+SandboxOpt = Annotated[Sandbox, typer.Option("--sandbox", help="OS sandbox around the worker: bwrap (bubblewrap, required), none, or auto (bwrap when it works here).")]
+
+
+def _isolation(mode: Sandbox, *, quiet: bool = False) -> str:
+    """The isolation a run gets; exits 2 when `--sandbox bwrap` cannot be had, warns loudly on a fallback."""
+    from grader.sandbox import SandboxUnavailable, resolve_mode
+
+    try:
+        isolation, warning = resolve_mode(mode.value)
+    except SandboxUnavailable as exc:
+        raise _fail(str(exc)) from None
+    if warning and not quiet:
+        err.print(f"[bold red]WARNING:[/] {warning}")
+    return isolation
+
+
 def _fail(message: str) -> typer.Exit:
     err.print(f"[red]Error:[/] {message}", markup=True, highlight=False)
     return typer.Exit(2)
@@ -59,9 +85,10 @@ def grade(
     submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules [default: the course's exercises/].", show_default=False)] = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto (CPU, plus CUDA when available).")] = Device.auto,
     fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call of your code may take.", min=0.1)] = 10.0,
-    exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
-    memory: Annotated[int, typer.Option("--memory-mb", help="Memory the worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)] = 4096,
+    timeout: TimeoutOpt = 10.0,
+    exercise_timeout: ExerciseTimeoutOpt = 120.0,
+    memory: MemoryOpt = 4096,
+    sandbox: SandboxOpt = Sandbox.auto,
     record: Annotated[bool, typer.Option("--record/--no-record", help="Record the run in the progress store.")] = True,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
@@ -84,8 +111,10 @@ def grade(
             out.print(f"[yellow]note:[/] {note}")
     if not exercise_ids:
         raise typer.Exit(0)
+    isolation = _isolation(sandbox)
 
     from grader import render
+    from grader.limits import Limits
     from grader.session import grade_run
     from grader.session import record as record_run
 
@@ -99,9 +128,8 @@ def grade(
             folder,
             device=device.value,
             solutions=paths.solutions_dir(),
-            call_timeout=timeout,
-            exercise_timeout=exercise_timeout,
-            memory_limit_mb=memory,
+            limits=Limits(call_timeout=timeout, exercise_timeout=exercise_timeout, memory_mb=memory),
+            isolation=isolation,
             on_result=show,
         )
     except UsageError as exc:
