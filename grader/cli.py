@@ -242,38 +242,56 @@ def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [
 def batch(
     class_dir: Annotated[Path, typer.Argument(help="A folder with one sub-folder of topic modules per student.")],
     targets: Annotated[list[str] | None, typer.Option("--target", "-t", help="Question, exercise or topic to grade (repeatable) [default: all exercises].", show_default=False)] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for one result file per student; rerunning continues an interrupted batch [default: a temporary folder, no resume].", show_default=False)] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Students graded in parallel [default: the number of cores].", min=0, show_default=False)] = 0,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write one row per student here.", show_default=False)] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write every verdict here.", show_default=False)] = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto.")] = Device.cpu,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call may take.", min=0.1)] = 10.0,
-    exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
-    memory: Annotated[int, typer.Option("--memory-mb", help="Memory one worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)] = 4096,
+    timeout: TimeoutOpt = 10.0,
+    exercise_timeout: ExerciseTimeoutOpt = 120.0,
+    memory: MemoryOpt = 4096,
+    sandbox: SandboxOpt = Sandbox.auto,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="One plain line per student, no progress bar.")] = False,
 ) -> None:
     """Grade a whole class and export the grades (CSV for a gradebook, JSON for everything)."""
+    import tempfile
+
     from grader.batch import grade_class, write_csv, write_json
+    from grader.batch_progress import make_progress
     from grader.catalog import EXERCISES
+    from grader.limits import Limits
     from grader.targets import resolve
 
+    isolation = _isolation(sandbox)
+    scratch = None
+    if out_dir is None:
+        scratch = tempfile.TemporaryDirectory(prefix="genlab-batch-")
+        out_dir = Path(scratch.name)
+    progress = make_progress(out, plain=quiet or not out.is_terminal)
     try:
         exercise_ids = resolve(targets)[0] if targets else list(EXERCISES)
         if not exercise_ids:
             raise UsageError("the targets select no exercise (theory-only questions have none)")
-
-        def progress(grade: object) -> None:
-            report = grade.report  # type: ignore[attr-defined]
-            out.print(f"{grade.student}: {report.score}/{report.max_score}")  # type: ignore[attr-defined]
-
-        grades = grade_class(class_dir, exercise_ids, device=device.value, solutions=paths.solutions_dir(), call_timeout=timeout, exercise_timeout=exercise_timeout, memory_limit_mb=memory, on_student=progress)
+        limits = Limits(call_timeout=timeout, exercise_timeout=exercise_timeout, memory_mb=memory)
+        with progress:
+            records = grade_class(class_dir, exercise_ids, out_dir, device=device.value, solutions=paths.solutions_dir(), limits=limits, isolation=isolation, jobs=jobs or os.cpu_count() or 1, on_start=progress.start, on_student=progress.done)
     except UsageError as exc:
         raise _fail(str(exc)) from None
-    for path, write in ((csv_path, lambda p: write_csv(p, grades, exercise_ids)), (json_path, lambda p: write_json(p, grades))):
+    except OSError as exc:
+        raise _fail(f"cannot write the results to {out_dir}: {exc.strerror} (pass a writable --out folder)") from None
+    for path, write in ((csv_path, lambda p: write_csv(p, records, exercise_ids)), (json_path, lambda p: write_json(p, records, isolation))):
         if path is not None:
             try:
                 write(path)
             except OSError as exc:
                 raise _fail(f"cannot write {path}: {exc.strerror}") from None
             out.print(f"wrote {path}")
-    out.print(f"graded {len(grades)} students")
+    errors = sum(r["status"] == "error" for r in records)
+    out.print(f"graded {len(records)} students" + (f", {errors} could not be graded" if errors else "") + (f"; results in {out_dir}" if scratch is None else ""))
+    if isolation == "none":
+        err.print("[bold red]WARNING:[/] this batch ran WITHOUT an OS sandbox (isolation: none); the exports record it.")
+    if scratch is not None:
+        scratch.cleanup()
 
 
 def main(argv: list[str] | None = None) -> None:

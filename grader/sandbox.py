@@ -86,8 +86,9 @@ def bwrap_command(worker_argv: list[str], submission: Path, *, threads: int) -> 
     for root in _python_roots():
         args += ["--ro-bind", root, root]
     args += ["--ro-bind", str(grader_package_dir()), f"{GRADER_MOUNT}/grader"]
-    args += ["--ro-bind", str(submission), str(submission)]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp", "--tmpfs", "/home/student"]
+    # After the private /tmp, so that a submission folder under /tmp stays visible (read-only).
+    args += ["--ro-bind", str(submission), str(submission)]
     args += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
     args += _cuda_binds()
     args += ["--chdir", "/tmp"]
