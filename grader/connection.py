@@ -172,6 +172,8 @@ class WorkerConnection:
         except subprocess.TimeoutExpired:
             code = None
         self.kill()
+        if code is not None and code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
+            raise Abort("crashed", f"your code wrote more than {sandbox.OUTPUT_LIMIT_MB} MiB (prints or a file); it was stopped")
         if code is not None and code in (-signal.SIGKILL, 128 + signal.SIGKILL):  # bwrap reports 128+signal
             raise Abort("out_of_memory", "the worker was killed (most likely it ran out of memory)")
         raise Abort("crashed", f"your code ended the worker process (exit code {code}); calls like sys.exit or os._exit are not allowed")

@@ -26,10 +26,12 @@ INSTALL_HINT = "apt-get install -y bubblewrap"
 GRADER_MOUNT = "/opt/genlab"  # where the grader package appears inside the sandbox
 MODES = ("auto", "bwrap", "none")
 
+OUTPUT_LIMIT_MB = 64
+
 # Resource limits applied to the worker and everything it starts (inherited across exec).
 RLIMITS = {
     "RLIMIT_NOFILE": 1024,  # open files
-    "RLIMIT_FSIZE": 256 * 2**20,  # largest file it may write, its stdout/stderr capture included
+    "RLIMIT_FSIZE": OUTPUT_LIMIT_MB * 2**20,  # largest file it may write: caps its stdout/stderr capture as it is written
     "RLIMIT_CORE": 0,  # no core dumps
     "RLIMIT_NPROC": 4096,  # processes of the user (not enforced for root; the pid namespace is)
 }
@@ -113,6 +115,10 @@ def sandbox_env(threads: int) -> dict[str, str]:
         "TMPDIR": "/tmp",
         "PYTHONPATH": GRADER_MOUNT,
         "LANG": "C.UTF-8",
+        # As outside: a leftover breakpoint() must not wait; prints reach the capture unbuffered.
+        "PYTHONBREAKPOINT": "0",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
     env.update(thread_env(threads))
     for key in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"):
