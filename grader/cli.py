@@ -240,7 +240,7 @@ def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [
 
 @tools_app.command("batch")
 def batch(
-    class_dir: Annotated[Path, typer.Argument(help="A folder with one sub-folder of topic modules per student.")],
+    class_dir: Annotated[Path, typer.Argument(help="A folder with one sub-folder of topic modules per student, or a .zip of them.")],
     targets: Annotated[list[str] | None, typer.Option("--target", "-t", help="Question, exercise or topic to grade (repeatable) [default: all exercises].", show_default=False)] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for one result file per student; rerunning continues an interrupted batch [default: a temporary folder, no resume].", show_default=False)] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Students graded in parallel [default: the number of cores].", min=0, show_default=False)] = 0,
@@ -263,7 +263,7 @@ def batch(
     from grader.targets import resolve
 
     isolation = _isolation(sandbox)
-    scratch = None
+    scratch = unpacked = None
     if out_dir is None:
         scratch = tempfile.TemporaryDirectory(prefix="genlab-batch-")
         out_dir = Path(scratch.name)
@@ -273,6 +273,11 @@ def batch(
         if not exercise_ids:
             raise UsageError("the targets select no exercise (theory-only questions have none)")
         limits = Limits(call_timeout=timeout, exercise_timeout=exercise_timeout, memory_mb=memory)
+        if class_dir.suffix.lower() == ".zip" and class_dir.is_file():
+            from grader.class_zip import extract_class
+
+            unpacked = tempfile.TemporaryDirectory(prefix="genlab-class-")
+            class_dir = extract_class(class_dir, Path(unpacked.name))
         with progress:
             records = grade_class(class_dir, exercise_ids, out_dir, device=device.value, solutions=paths.solutions_dir(), limits=limits, isolation=isolation, jobs=jobs or os.cpu_count() or 1, on_start=progress.start, on_student=progress.done)
     except UsageError as exc:
@@ -290,8 +295,9 @@ def batch(
     out.print(f"graded {len(records)} students" + (f", {errors} could not be graded" if errors else "") + (f"; results in {out_dir}" if scratch is None else ""))
     if isolation == "none":
         err.print("[bold red]WARNING:[/] this batch ran WITHOUT an OS sandbox (isolation: none); the exports record it.")
-    if scratch is not None:
-        scratch.cleanup()
+    for folder in (scratch, unpacked):
+        if folder is not None:
+            folder.cleanup()  # explicitly: main() ends with os._exit, which skips finalizers
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -95,3 +95,29 @@ def test_broken_folders_get_a_status_and_the_rest_is_graded(tmp_path) -> None:
         assert records[student]["report"]["exercises"][0]["status"] == "error"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["schema"] == 1 and manifest["targets"] == [TARGET]
+
+
+def test_a_zip_of_the_class_with_a_wrapping_folder_is_graded(tmp_path) -> None:
+    import zipfile
+
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(ROOT / "solutions" / "attention.py", "week5/alice/attention.py")
+        zf.write(ROOT / "exercises" / "attention.py", "week5/bob/attention.py")
+    out = tmp_path / "out"
+    proc = run_grade("batch", str(archive), "-t", TARGET, "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    records = {p.stem: json.loads(p.read_text()) for p in (out / "students").glob("*.json")}
+    assert set(records) == {"alice", "bob"}
+    assert records["alice"]["report"]["passed"] and not records["bob"]["report"]["passed"]
+
+
+def test_a_zip_escaping_its_folder_is_refused(tmp_path) -> None:
+    import zipfile
+
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../outside.py", "x = 1\n")
+    proc = run_grade("batch", str(archive), "-t", TARGET)
+    assert proc.returncode == 2 and "outside the class folder" in proc.stderr
+    assert not (tmp_path.parent / "outside.py").exists()
