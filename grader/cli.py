@@ -63,6 +63,32 @@ class Lang(StrEnum):
     en = "en"
 
 
+class Sandbox(StrEnum):
+    auto = "auto"
+    bwrap = "bwrap"
+    none = "none"
+
+
+# Options shared by `grade` and `grade batch`, declared once.
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds one call of the student's code may take.", min=0.1)]
+ExerciseTimeoutOpt = Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)]
+MemoryOpt = Annotated[int, typer.Option("--memory-mb", help="Memory one worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)]
+SandboxOpt = Annotated[Sandbox, typer.Option("--sandbox", help="OS sandbox around the worker: bwrap (bubblewrap, required), none, or auto (bwrap when it works here).")]
+
+
+def _isolation(mode: Sandbox, *, quiet: bool = False) -> str:
+    """The isolation a run gets; exits 2 when `--sandbox bwrap` cannot be had, warns loudly on a fallback."""
+    from grader.sandbox import SandboxUnavailable, resolve_mode
+
+    try:
+        isolation, warning = resolve_mode(mode.value)
+    except SandboxUnavailable as exc:
+        raise _fail(str(exc)) from None
+    if warning and not quiet:
+        err.print(f"[bold red]WARNING:[/] {warning}")
+    return isolation
+
+
 def _fail(message: str) -> typer.Exit:
     err.print(f"[red]Error:[/] {message}", markup=True, highlight=False)
     return typer.Exit(2)
@@ -78,9 +104,10 @@ def grade(
     submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules, or a Jupyter notebook (.ipynb) [default: the course's exercises/].", show_default=False)] = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto (CPU, plus CUDA when available).")] = Device.auto,
     fmt: Annotated[Format, typer.Option("--format", help="text, json, or a hand-off document: junit, gradescope, prairielearn (points from grading.toml).")] = Format.text,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call of your code may take.", min=0.1)] = 10.0,
-    exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
-    memory: Annotated[int, typer.Option("--memory-mb", help="Memory the worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)] = 4096,
+    timeout: TimeoutOpt = 10.0,
+    exercise_timeout: ExerciseTimeoutOpt = 120.0,
+    memory: MemoryOpt = 4096,
+    sandbox: SandboxOpt = Sandbox.auto,
     record: Annotated[bool, typer.Option("--record/--no-record", help="Record the run in the progress store.")] = True,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
@@ -113,8 +140,10 @@ def grade(
         if notebook is not None:
             notebook.close()
         raise typer.Exit(0)
+    isolation = _isolation(sandbox)
 
     from grader import render
+    from grader.limits import Limits
     from grader.session import grade_run
     from grader.session import record as record_run
 
@@ -130,9 +159,8 @@ def grade(
             folder,
             device=device.value,
             solutions=paths.solutions_dir(),
-            call_timeout=timeout,
-            exercise_timeout=exercise_timeout,
-            memory_limit_mb=memory,
+            limits=Limits(call_timeout=timeout, exercise_timeout=exercise_timeout, memory_mb=memory),
+            isolation=isolation,
             on_result=show,
         )
     except UsageError as exc:
@@ -297,40 +325,64 @@ def check_course() -> None:
 
 @tools_app.command("batch")
 def batch(
-    class_dir: Annotated[Path, typer.Argument(help="A folder with one sub-folder of topic modules per student.")],
+    class_dir: Annotated[Path, typer.Argument(help="A folder with one sub-folder of topic modules per student, or a .zip of them.")],
     targets: Annotated[list[str] | None, typer.Option("--target", "-t", help="Question, exercise or topic to grade (repeatable) [default: all exercises].", show_default=False)] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for one result file per student; rerunning continues an interrupted batch [default: a temporary folder, no resume].", show_default=False)] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Students graded in parallel [default: the number of cores].", min=0, show_default=False)] = 0,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write one row per student here.", show_default=False)] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write every verdict here.", show_default=False)] = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto.")] = Device.cpu,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call may take.", min=0.1)] = 10.0,
-    exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
-    memory: Annotated[int, typer.Option("--memory-mb", help="Memory one worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)] = 4096,
+    timeout: TimeoutOpt = 10.0,
+    exercise_timeout: ExerciseTimeoutOpt = 120.0,
+    memory: MemoryOpt = 4096,
+    sandbox: SandboxOpt = Sandbox.auto,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="One plain line per student, no progress bar.")] = False,
 ) -> None:
     """Grade a whole class and export the grades (CSV for a gradebook, JSON for everything)."""
+    import tempfile
+
     from grader.batch import grade_class, write_csv, write_json
+    from grader.batch_progress import make_progress
     from grader.catalog import EXERCISES
+    from grader.limits import Limits
     from grader.targets import resolve
 
+    isolation = _isolation(sandbox)
+    scratch = unpacked = None
+    if out_dir is None:
+        scratch = tempfile.TemporaryDirectory(prefix="genlab-batch-")
+        out_dir = Path(scratch.name)
+    progress = make_progress(out, plain=quiet or not out.is_terminal)
     try:
         exercise_ids = resolve(targets)[0] if targets else list(EXERCISES)
         if not exercise_ids:
             raise UsageError("the targets select no exercise (theory-only questions have none)")
+        limits = Limits(call_timeout=timeout, exercise_timeout=exercise_timeout, memory_mb=memory)
+        if class_dir.suffix.lower() == ".zip" and class_dir.is_file():
+            from grader.class_zip import extract_class
 
-        def progress(grade: object) -> None:
-            report = grade.report  # type: ignore[attr-defined]
-            out.print(f"{grade.student}: {report.score}/{report.max_score}")  # type: ignore[attr-defined]
-
-        grades = grade_class(class_dir, exercise_ids, device=device.value, solutions=paths.solutions_dir(), call_timeout=timeout, exercise_timeout=exercise_timeout, memory_limit_mb=memory, on_student=progress)
+            unpacked = tempfile.TemporaryDirectory(prefix="genlab-class-")
+            class_dir = extract_class(class_dir, Path(unpacked.name))
+        with progress:
+            records = grade_class(class_dir, exercise_ids, out_dir, device=device.value, solutions=paths.solutions_dir(), limits=limits, isolation=isolation, jobs=jobs or os.cpu_count() or 1, on_start=progress.start, on_student=progress.done)
     except UsageError as exc:
         raise _fail(str(exc)) from None
-    for path, write in ((csv_path, lambda p: write_csv(p, grades, exercise_ids)), (json_path, lambda p: write_json(p, grades))):
+    except OSError as exc:
+        raise _fail(f"cannot write the results to {out_dir}: {exc.strerror} (pass a writable --out folder)") from None
+    for path, write in ((csv_path, lambda p: write_csv(p, records, exercise_ids)), (json_path, lambda p: write_json(p, records, isolation))):
         if path is not None:
             try:
                 write(path)
             except OSError as exc:
                 raise _fail(f"cannot write {path}: {exc.strerror}") from None
             out.print(f"wrote {path}")
-    out.print(f"graded {len(grades)} students")
+    errors = sum(r["status"] == "error" for r in records)
+    out.print(f"graded {len(records)} students" + (f", {errors} could not be graded" if errors else "") + (f"; results in {out_dir}" if scratch is None else ""))
+    if isolation == "none":
+        err.print("[bold red]WARNING:[/] this batch ran WITHOUT an OS sandbox (isolation: none); the exports record it.")
+    for folder in (scratch, unpacked):
+        if folder is not None:
+            folder.cleanup()  # explicitly: main() ends with os._exit, which skips finalizers
 
 
 @tools_app.command("export")

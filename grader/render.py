@@ -55,6 +55,7 @@ def report_footer(console: Console, report: GradeReport) -> None:
         console.print(f"[bold]Score {report.score}/{report.max_score}[/] — {len(failed)} of {len(report.exercises)} exercise runs not passing.")
     else:
         console.print(f"[bold green]Score {report.score}/{report.max_score}[/] — all {len(report.exercises)} exercise runs passed.")
+    console.print("Isolation: OS sandbox (bwrap)." if report.isolation == "bwrap" else "[yellow]Isolation: none[/] — your code ran without an OS sandbox.")
 
 
 def summary(console: Console, bank: Bank | None, latest: dict[tuple[str, str], GradingRun], current_hashes: dict[str, str]) -> str | None:

@@ -30,5 +30,5 @@ def score_class(graded: GradedClass, policy: Policy) -> ScoredClass:
 
 
 def score_single_run(report: GradeReport, targets: list[str], policy: Policy, *, student: str = "submission") -> ScoredClass:
-    """One `grade` run, in-process and unsandboxed, as a class of one."""
-    return ScoredClass(targets, "none", policy, [score_student(student, report, targets, policy, isolation="none")])
+    """One `grade` run as a class of one, with the isolation the run got."""
+    return ScoredClass(targets, report.isolation, policy, [score_student(student, report, targets, policy, isolation=report.isolation)])
