@@ -21,12 +21,6 @@ def _none_as_zeros(grads: Any, like: list[torch.Tensor]) -> tuple[torch.Tensor, 
     return tuple(torch.zeros_like(t.detach()) if g is None else g.detach() for g, t in zip(grads, like))
 
 
-
-
-
-
-
-
 def _scalar_check(ctx: Context, got: Any, dtype: torch.dtype, inputs: dict) -> None:
     ctx.check(isinstance(got, torch.Tensor) and got.dim() == 0, f"the loss should be a 0-d tensor (a scalar), got {getattr(got, 'shape', type(got).__name__)}", inputs=inputs)
     _check_plain(got.dtype == dtype, f"inputs were {dtype}, the loss is {got.dtype}", inputs)
