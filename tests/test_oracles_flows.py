@@ -18,6 +18,7 @@ from torch.distributions import AffineTransform, ExpTransform, Independent, Mult
 from torch.distributions.transforms import Transform
 
 from grader import strategies as gs
+from grader.properties.flows import strategies as flows_st
 from grader.reference import load_reference
 from tests.harness import SOLUTIONS, failed_properties, grade_impl
 from tests.wrong.flows import EXTRA
@@ -38,10 +39,10 @@ def per_sample_jacobian(fn, x: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------- the fixtures themselves
 
 
-@pytest.mark.parametrize("kind", gs.FLOW_KINDS)
+@pytest.mark.parametrize("kind", flows_st.FLOW_KINDS)
 @pytest.mark.parametrize("seed", range(3))
 def test_fixture_is_exact(kind: str, seed: int) -> None:
-    t = gs.flow_transform(kind, 4, F64, seed)
+    t = flows_st.flow_transform(kind, 4, F64, seed)
     x = gs.make_tensor((5, 4), F64, seed + 1)
     z, log_det = t(x)
     jac = per_sample_jacobian(lambda r: t(r)[0], x)
@@ -57,7 +58,7 @@ def test_fixture_is_exact(kind: str, seed: int) -> None:
 @pytest.mark.parametrize("seed", range(5))
 def test_coupling_matches_torch_affine_transform(seed: int) -> None:
     d, b = 5, 4
-    scale_net, shift_net = gs.coupling_nets(d, 6, F64, seed)
+    scale_net, shift_net = flows_st.coupling_nets(d, 6, F64, seed)
     mask = torch.tensor([1.0, 0.0, 0.0, 1.0, 0.0], dtype=F64)
     x = gs.make_tensor((b, d), F64, seed + 1)
     layer = ref.AffineCoupling(mask, scale_net, shift_net)
@@ -78,7 +79,7 @@ def test_coupling_matches_torch_affine_transform(seed: int) -> None:
 
 
 def test_coupling_keeps_working_after_to_and_trains_both_nets() -> None:
-    scale_net, shift_net = gs.coupling_nets(3, 4, torch.float32, 0)
+    scale_net, shift_net = flows_st.coupling_nets(3, 4, torch.float32, 0)
     layer = ref.AffineCoupling(torch.tensor([1.0, 0.0, 0.0]), scale_net, shift_net).to(F64)
     assert [name for name, _ in layer.named_children()] == ["scale_net", "shift_net"]
     assert all(not n.startswith("mask") for n, _ in layer.named_parameters())
@@ -139,7 +140,7 @@ def test_log_prob_and_sample_match_transformed_distribution(chain_index: int, se
 @pytest.mark.parametrize("seed", range(5))
 def test_log_prob_of_an_affine_chain_is_a_multivariate_normal(seed: int) -> None:
     d = 4
-    chain = [gs.flow_transform(kind, d, F64, seed + 10 * i) for i, kind in enumerate(("triangular", "permutation", "affine", "triangular"))]
+    chain = [flows_st.flow_transform(kind, d, F64, seed + 10 * i) for i, kind in enumerate(("triangular", "permutation", "affine", "triangular"))]
     def run(x: torch.Tensor) -> torch.Tensor:
         for t in chain:
             x, _ = t(x)
@@ -157,7 +158,7 @@ def test_log_prob_of_an_affine_chain_is_a_multivariate_normal(seed: int) -> None
 
 @pytest.mark.parametrize("kinds", [("affine",), ("affine", "asinh"), ("asinh", "triangular", "affine"), ("leaky", "affine")])
 def test_one_dimensional_density_integrates_to_one(kinds: tuple[str, ...]) -> None:
-    chain = [gs.flow_transform(kind, 1, F64, 3 + i) for i, kind in enumerate(kinds)]
+    chain = [flows_st.flow_transform(kind, 1, F64, 3 + i) for i, kind in enumerate(kinds)]
 
     def density(x: float) -> float:
         with torch.no_grad():
@@ -173,9 +174,9 @@ def test_one_dimensional_density_integrates_to_one(kinds: tuple[str, ...]) -> No
 @pytest.mark.parametrize("seed", range(5))
 def test_sample_inverts_the_chain_log_prob_runs(seed: int) -> None:
     d = 3
-    chain = [gs.flow_transform(kind, d, F64, seed + 10 * i) for i, kind in enumerate(gs.FLOW_KINDS)]
+    chain = [flows_st.flow_transform(kind, d, F64, seed + 10 * i) for i, kind in enumerate(flows_st.FLOW_KINDS)]
     x = gs.make_tensor((5, d), F64, seed + 1)
-    z, total_log_det = gs.apply_chain(x, chain)
+    z, total_log_det = flows_st.apply_chain(x, chain)
     assert_close(ref.sample(z, chain), x)
     assert_close(ref.log_prob(x, chain), Normal(torch.zeros((), dtype=F64), torch.ones((), dtype=F64)).log_prob(z).sum(-1) + total_log_det)
     assert_close(ref.log_prob(x, []), ref.log_prob(x, nn.ModuleList()))

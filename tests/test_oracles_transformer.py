@@ -14,6 +14,7 @@ from torch import nn
 from transformers.models.distilbert.modeling_distilbert import create_sinusoidal_embeddings
 
 from grader import strategies as gs
+from grader.properties.transformer import strategies as transformer_st
 from grader.reference import load_reference
 from tests.harness import SOLUTIONS
 
@@ -34,7 +35,7 @@ def _double(a: dict) -> dict:
 # ----------------------------------------------------------------------------- layer_norm
 
 
-@given(a=gs.layer_norm_inputs())
+@given(a=transformer_st.layer_norm_inputs())
 def test_layer_norm_matches_torch(a: dict) -> None:
     a = _double(a)
     got = ref.layer_norm(a["x"], a["weight"], a["bias"], a["eps"])
@@ -42,7 +43,7 @@ def test_layer_norm_matches_torch(a: dict) -> None:
     torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-11)
 
 
-@given(a=gs.layer_norm_inputs())
+@given(a=transformer_st.layer_norm_inputs())
 def test_layer_norm_matches_python_statistics(a: dict) -> None:
     a = _double(a)
     x = a["x"].reshape(-1, a["x"].shape[-1])
@@ -64,7 +65,7 @@ def _pe_loop(num_positions: int, d_model: int) -> torch.Tensor:
     )
 
 
-@given(sizes=gs.position_encoding_sizes())
+@given(sizes=transformer_st.position_encoding_sizes())
 def test_position_encoding_matches_a_naive_loop_in_the_default_dtype(sizes: tuple[int, int]) -> None:
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
@@ -77,7 +78,7 @@ def test_position_encoding_matches_a_naive_loop_in_the_default_dtype(sizes: tupl
     assert ref.sinusoidal_position_encoding(*sizes).dtype == previous
 
 
-@given(sizes=gs.position_encoding_sizes())
+@given(sizes=transformer_st.position_encoding_sizes())
 def test_position_encoding_matches_distilbert(sizes: tuple[int, int]) -> None:
     out = torch.empty(*sizes)
     create_sinusoidal_embeddings(*sizes, out)  # float32, built in numpy float64
@@ -87,7 +88,7 @@ def test_position_encoding_matches_distilbert(sizes: tuple[int, int]) -> None:
 # ----------------------------------------------------------------------------- feed_forward
 
 
-@given(a=gs.feed_forward_inputs())
+@given(a=transformer_st.feed_forward_inputs())
 def test_feed_forward_matches_nn_sequential(a: dict) -> None:
     a = _double(a)
     d_ff, d = a["w1"].shape
@@ -125,7 +126,7 @@ def _decoder_layer(a: dict) -> nn.TransformerDecoderLayer:
     return layer
 
 
-@given(a=gs.block_inputs())
+@given(a=transformer_st.block_inputs())
 def test_encoder_block_matches_torch_layer(a: dict) -> None:
     a = _double(a)
     got = ref.encoder_block(a["x"], a["params"], a["num_heads"], a["norm_first"], a["mask"])
@@ -134,7 +135,7 @@ def test_encoder_block_matches_torch_layer(a: dict) -> None:
     torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-11)
 
 
-@given(a=gs.block_inputs(), seed=gs.seeds())
+@given(a=transformer_st.block_inputs(), seed=gs.seeds())
 def test_encoder_block_gradients_match_torch_layer(a: dict, seed: int) -> None:
     a = _double(a)
     g = gs.make_tensor(tuple(a["x"].shape), torch.float64, seed)
@@ -149,7 +150,7 @@ def test_encoder_block_gradients_match_torch_layer(a: dict, seed: int) -> None:
     torch.testing.assert_close(got, expected, rtol=1e-8, atol=1e-10)
 
 
-@given(a=gs.block_inputs(decoder=True), tgt_is_causal=st.booleans())
+@given(a=transformer_st.block_inputs(decoder=True), tgt_is_causal=st.booleans())
 def test_decoder_block_matches_torch_layer(a: dict, tgt_is_causal: bool) -> None:
     a = _double(a)
     got = ref.decoder_block(a["x"], a["memory"], a["params"], a["num_heads"], a["norm_first"])
@@ -160,7 +161,7 @@ def test_decoder_block_matches_torch_layer(a: dict, tgt_is_causal: bool) -> None
     torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-11)
 
 
-@given(a=gs.block_inputs(decoder=True), seed=gs.seeds())
+@given(a=transformer_st.block_inputs(decoder=True), seed=gs.seeds())
 def test_decoder_block_gradients_match_torch_layer(a: dict, seed: int) -> None:
     a = _double(a)
     g = gs.make_tensor(tuple(a["x"].shape), torch.float64, seed)
