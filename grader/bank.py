@@ -62,13 +62,53 @@ class QuizItem:
     prompt: Text
     options: tuple[Option, ...] = ()  # choice items
     answer: float | None = None  # numeric items
-    tolerance: float = 0.0  # numeric items: absolute tolerance
+    tolerance: float = 0.0  # numeric items: absolute tolerance (older banks; prefer decimals)
+    decimals: int | None = None  # numeric items: the answer is asked to this many decimal places (0: an integer)
+    relative: float | None = None  # numeric items: "about" — any answer within this relative error
     accepted: tuple[str, ...] = ()  # formula items: equivalent spellings
     explanation: Text | None = None  # numeric and formula items
+    shuffle: bool = True  # choice items: False keeps the file order (where the order is meaningful)
 
     def check_numeric(self, value: float) -> bool:
-        """Whether ``value`` answers a numeric item."""
-        return self.answer is not None and abs(value - self.answer) <= self.tolerance + 1e-12 * abs(self.answer)
+        """Whether ``value`` answers a numeric item.
+
+        With ``decimals``, any value that rounds to a correct rounding of the answer is right
+        (0.69, 0.693 and 0.6931 all answer ln 2 "to 2 decimal places"); with ``relative``, any
+        value within that relative error.
+        """
+        if self.answer is None or value != value:  # NaN answers nothing
+            return False
+        slack = 1e-9 * max(1.0, abs(self.answer))  # the float representation of the answer itself
+        if self.relative is not None:
+            return abs(value - self.answer) <= self.relative * abs(self.answer) + slack
+        if self.decimals is not None:
+            return abs(round(value, self.decimals) - self.answer) <= 0.5 * 10.0**-self.decimals + slack
+        return abs(value - self.answer) <= self.tolerance + 1e-12 * abs(self.answer)
+
+    def precision(self, lang: str) -> str:
+        """The precision a numeric item asks for, as shown after its prompt ('' for other kinds)."""
+        ru = lang == "ru"
+        if self.kind != "numeric":
+            return ""
+        if self.relative is not None:
+            return f"примерно: допустима ошибка {self.relative:.0%}" if ru else f"about: within {self.relative:.0%}"
+        if self.decimals == 0:
+            return "целое число" if ru else "an integer"
+        if self.decimals is not None:
+            d = self.decimals
+            return f"с точностью до {d} {'знака' if d == 1 else 'знаков'} после запятой" if ru else f"to {d} decimal place{'s' if d > 1 else ''}"
+        return f"с точностью ±{self.tolerance:g}" if ru else f"within ±{self.tolerance:g}" if self.tolerance else ""
+
+    def shown_prompt(self, lang: str) -> str:
+        """The prompt with the expected precision of a numeric item, as the TUI and `grade show` print it."""
+        note = self.precision(lang)
+        return f"{self.prompt.get(lang)} ({note})" if note else self.prompt.get(lang)
+
+    def answer_form(self) -> str:
+        """What a numeric answer looks like ("0.00", "0"), for the TUI's placeholder; '' when free."""
+        if self.kind != "numeric" or self.decimals is None:
+            return ""
+        return "0" if self.decimals == 0 else "0." + "0" * self.decimals
 
     def check_formula(self, text: str) -> bool:
         """Whether ``text`` is one of the accepted spellings (case, spaces, '*' and '·' ignored)."""
@@ -127,9 +167,50 @@ class Bank:
         return [q for q in self.questions if q.section == section]
 
 
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_SUPERSCRIPTS = {"²": "^2", "³": "^3", "⁻¹": "^(-1)", "ᵀ": "^t"}
+
+
 def normalize_formula(text: str) -> str:
-    table = str.maketrans({"²": "^2", "³": "^3", "·": "", "*": "", "×": "x", "−": "-"})
-    return re.sub(r"\s+", "", text.translate(table).lower())
+    """A canonical spelling, so that equivalent ways of typing one formula compare equal.
+
+    Multiplication signs (×, ·, *) and juxtaposition are alike; subscripts y_2, y₂, y2 and
+    y_{2} are alike; exp(x), e^x and e^(x) are alike, and so are a/exp(x) and a·e^(−x); the
+    minus sign (−, –) is '-'; braces are parentheses; case and spaces are ignored.
+    """
+    for sup, plain in _SUPERSCRIPTS.items():
+        text = text.replace(sup, plain)
+    text = re.sub(r"_\{([^{}]*)\}", r"\1", text)  # y_{2} -> y2
+    text = text.translate(_SUBSCRIPTS).translate(str.maketrans({"·": "", "*": "", "×": "", "−": "-", "–": "-", "{": "(", "}": ")", "_": ""}))
+    text = re.sub(r"\s+", "", text.lower())
+    text = re.sub(r"(?<![a-z])exp\(", "e^(", text)  # exp(x) -> e^(x)
+    text = re.sub(r"e\^(-?[a-z0-9]+)", r"e^(\1)", text)  # e^x, e^-s -> e^(x), e^(-s)
+    text = re.sub(r"\(\(([^()]*)\)\)", r"(\1)", text)  # e^((x)) from e^(x) written as exp((x))
+    # a/e^(x) -> a e^(-x): dividing by an exponential is multiplying by its inverse
+    return re.sub(r"/e\^\((-?)([^()]*)\)", lambda m: f"e^({'' if m.group(1) else '-'}{m.group(2)})", text)
+
+
+def position_warning(bank: Bank, *, threshold: float = 0.5) -> str | None:
+    """A warning when the correct options of the choice items sit mostly in one file position.
+
+    Students see shuffled options (grader.shuffle), so the file order leaks nothing to them,
+    except in `shuffle: false` items and to anyone reading questions.yaml; an author should
+    still spread the keys. The position of an item is that of its first correct option.
+    """
+    positions = [item.correct_options[0] for q in bank.questions for item in q.quiz if item.kind in ("single", "multiple") and item.correct_options]
+    if len(positions) < 5:
+        return None
+    counts = [positions.count(p) for p in range(max(positions) + 1)]
+    top = max(range(len(counts)), key=counts.__getitem__)
+    share = counts[top] / len(positions)
+    if share <= threshold:
+        return None
+    fixed = sum(1 for q in bank.questions for item in q.quiz if item.kind in ("single", "multiple") and not item.shuffle)
+    return (
+        f"{counts[top]} of {len(positions)} choice items ({share:.0%}) list their (first) correct option at position {top + 1}. "
+        f"Shown options are shuffled per student, so this only shows in the {fixed} `shuffle: false` item(s) and to readers of the file; "
+        "consider reordering the options in the file."
+    )
 
 
 # ----------------------------------------------------------------------------- errors
@@ -341,15 +422,19 @@ class _Validator:
     def quiz_item(self, value: Any, node: Any, field: str) -> QuizItem:
         kind = value.get("kind") if isinstance(value, dict) else None
         common = {"kind", "prompt"}
-        allowed = {"single": common | {"options"}, "multiple": common | {"options"}, "numeric": common | {"answer", "tolerance", "explanation"}, "formula": common | {"accepted", "explanation"}}
+        allowed = {"single": common | {"options", "shuffle"}, "multiple": common | {"options", "shuffle"}, "numeric": common | {"answer", "tolerance", "decimals", "relative", "explanation"}, "formula": common | {"accepted", "explanation"}}
         if kind not in allowed:
             self.problem(self.child(node, "kind"), f"{field}.kind", f"must be one of {', '.join(QUIZ_KINDS)}, not {kind!r}")
             return QuizItem("single", Text("", ""))
-        required = allowed[kind] - {"tolerance"}
+        required = allowed[kind] - {"tolerance", "decimals", "relative", "shuffle"}
         m = self.mapping(value, node, field, allowed[kind], required) or {}
         prompt = self.text(m.get("prompt"), self.child(node, "prompt"), f"{field}.prompt")
         if kind in ("single", "multiple"):
-            return QuizItem(kind, prompt, options=self.options(kind, m.get("options"), self.child(node, "options"), f"{field}.options"))
+            shuffle = m.get("shuffle", True)
+            if not isinstance(shuffle, bool):
+                self.problem(self.child(node, "shuffle"), f"{field}.shuffle", f"must be true or false, not {shuffle!r}")
+                shuffle = True
+            return QuizItem(kind, prompt, options=self.options(kind, m.get("options"), self.child(node, "options"), f"{field}.options"), shuffle=shuffle)
         explanation = self.text(m.get("explanation"), self.child(node, "explanation"), f"{field}.explanation")
         if kind == "numeric":
             answer, tol = m.get("answer"), m.get("tolerance", 0.0)
@@ -359,7 +444,16 @@ class _Validator:
             if not isinstance(tol, (int, float)) or isinstance(tol, bool) or tol < 0:
                 self.problem(self.child(node, "tolerance"), f"{field}.tolerance", "must be a non-negative number")
                 tol = 0.0
-            return QuizItem(kind, prompt, answer=float(answer), tolerance=float(tol), explanation=explanation)
+            decimals, relative = m.get("decimals"), m.get("relative")
+            if decimals is not None and (not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= 10):
+                self.problem(self.child(node, "decimals"), f"{field}.decimals", "must be a whole number of decimal places from 0 (an integer) to 10")
+                decimals = None
+            if relative is not None and (not isinstance(relative, (int, float)) or isinstance(relative, bool) or not 0 < relative < 1):
+                self.problem(self.child(node, "relative"), f"{field}.relative", "must be a relative error between 0 and 1, e.g. 0.05 for 5%")
+                relative = None
+            if sum(k in m for k in ("tolerance", "decimals", "relative")) > 1:
+                self.problem(node, field, "give one of `decimals` (to N places), `relative` (about) or `tolerance`, not several")
+            return QuizItem(kind, prompt, answer=float(answer), tolerance=float(tol), decimals=decimals, relative=None if relative is None else float(relative), explanation=explanation)
         accepted = m.get("accepted")
         if not isinstance(accepted, list) or not accepted or not all(isinstance(a, str) and a.strip() for a in accepted):
             self.problem(self.child(node, "accepted"), f"{field}.accepted", "must be a non-empty list of accepted spellings")

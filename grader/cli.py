@@ -4,17 +4,22 @@
     grade                                           progress summary and what to do next
     grade show q46 [--answer] [--lang ru|en]        read a question of the bank
     grade check-bank [PATH]                         validate a question bank file
+    grade check-course                              check that every exercise of the course is complete
     grade batch CLASS_DIR --csv grades.csv          grade one folder per student
+    grade export OUT --format csv --output FILE     export a graded class (csv json junit gradescope prairielearn)
+    grade report OUT [--html report.html]           what the class got wrong
+    grade bundle gradescope autograder.zip          a Gradescope autograder
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,7 +27,10 @@ from rich.console import Console
 from grader import __version__, paths
 from grader.errors import UsageError
 
-SUBCOMMANDS = ("show", "check-bank", "batch")
+if TYPE_CHECKING:
+    from grader.notebook import NotebookSubmission
+
+SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -37,11 +45,48 @@ class Device(StrEnum):
 class Format(StrEnum):
     text = "text"
     json = "json"
+    junit = "junit"
+    gradescope = "gradescope"
+    prairielearn = "prairielearn"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+    junit = "junit"
+    gradescope = "gradescope"
+    prairielearn = "prairielearn"
 
 
 class Lang(StrEnum):
     ru = "ru"
     en = "en"
+
+
+class Sandbox(StrEnum):
+    auto = "auto"
+    bwrap = "bwrap"
+    none = "none"
+
+
+# Options shared by `grade` and `grade batch`, declared once.
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds one call of the student's code may take.", min=0.1)]
+ExerciseTimeoutOpt = Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)]
+MemoryOpt = Annotated[int, typer.Option("--memory-mb", help="Memory one worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)]
+SandboxOpt = Annotated[Sandbox, typer.Option("--sandbox", help="OS sandbox around the worker: bwrap (bubblewrap, required), none, or auto (bwrap when it works here).")]
+
+
+def _isolation(mode: Sandbox, *, quiet: bool = False) -> str:
+    """The isolation a run gets; exits 2 when `--sandbox bwrap` cannot be had, warns loudly on a fallback."""
+    from grader.sandbox import SandboxUnavailable, resolve_mode
+
+    try:
+        isolation, warning = resolve_mode(mode.value)
+    except SandboxUnavailable as exc:
+        raise _fail(str(exc)) from None
+    if warning and not quiet:
+        err.print(f"[bold red]WARNING:[/] {warning}")
+    return isolation
 
 
 def _fail(message: str) -> typer.Exit:
@@ -52,16 +97,17 @@ def _fail(message: str) -> typer.Exit:
 grade_app = typer.Typer(add_completion=False, rich_markup_mode=None, help=__doc__)
 
 
-@grade_app.command(epilog="More: `grade show q46 [--answer]`, `grade check-bank [PATH]`, `grade batch CLASS_DIR --csv FILE`.")
+@grade_app.command(epilog="More: `grade show q46 [--answer]`, `grade check-bank [PATH]`, `grade check-course`, `grade batch CLASS_DIR --csv FILE`.")
 def grade(
     targets: Annotated[list[str] | None, typer.Argument(help="Questions (q46), exercises (flows.log_prob) or topics (flows).", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Grade every exercise.")] = False,
-    submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules [default: the course's exercises/].", show_default=False)] = None,
+    submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules, or a Jupyter notebook (.ipynb) [default: the course's exercises/].", show_default=False)] = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto (CPU, plus CUDA when available).")] = Device.auto,
-    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call of your code may take.", min=0.1)] = 10.0,
-    exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
-    memory: Annotated[int, typer.Option("--memory-mb", help="Memory the worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)] = 4096,
+    fmt: Annotated[Format, typer.Option("--format", help="text, json, or a hand-off document: junit, gradescope, prairielearn (points from grading.toml).")] = Format.text,
+    timeout: TimeoutOpt = 10.0,
+    exercise_timeout: ExerciseTimeoutOpt = 120.0,
+    memory: MemoryOpt = 4096,
+    sandbox: SandboxOpt = Sandbox.auto,
     record: Annotated[bool, typer.Option("--record/--no-record", help="Record the run in the progress store.")] = True,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
@@ -76,20 +122,34 @@ def grade(
         from grader.targets import resolve
 
         exercise_ids, notes = (list(EXERCISES), []) if all_ else resolve(targets or [])
-        folder = _submission(submission)
+        policy = _policy() if fmt not in (Format.text, Format.json) else None
+        notebook = _notebook(submission)
+        if notebook is not None:
+            exercise_ids, skipped = notebook.select(exercise_ids)
+            notes += skipped
+            if not exercise_ids and skipped:
+                notebook.close()
+                raise UsageError("; ".join(skipped) + ". Grade a question or topic the notebook defines, or add the definitions as top-level `def`/`class` in a code cell")
+        folder = notebook.folder if notebook is not None else _submission(submission)
     except UsageError as exc:
         raise _fail(str(exc)) from None
     if fmt is Format.text:
         for note in notes:
             out.print(f"[yellow]note:[/] {note}")
     if not exercise_ids:
+        if notebook is not None:
+            notebook.close()
         raise typer.Exit(0)
+    isolation = _isolation(sandbox)
 
     from grader import render
+    from grader.limits import Limits
     from grader.session import grade_run
     from grader.session import record as record_run
 
     def show(result: object) -> None:
+        if notebook is not None:
+            notebook.relocate_result(result)  # before it is shown: locations name the cell
         if fmt is Format.text:
             render.exercise_result(out, result)  # type: ignore[arg-type]
 
@@ -99,21 +159,43 @@ def grade(
             folder,
             device=device.value,
             solutions=paths.solutions_dir(),
-            call_timeout=timeout,
-            exercise_timeout=exercise_timeout,
-            memory_limit_mb=memory,
+            limits=Limits(call_timeout=timeout, exercise_timeout=exercise_timeout, memory_mb=memory),
+            isolation=isolation,
             on_result=show,
         )
     except UsageError as exc:
         raise _fail(str(exc)) from None
+    finally:
+        if notebook is not None:
+            notebook.close()
     report.notes = notes + report.notes
     if record:
         _record(report, record_run)
     if fmt is Format.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    elif policy is not None:
+        from grader.exports.classdata import score_single_run
+        from grader.exports.export import render_single
+
+        sys.stdout.write(render_single(score_single_run(report, exercise_ids, policy), fmt.value))
     else:
         render.report_footer(out, report)
     raise typer.Exit(0 if report.passed else 1)
+
+
+def _notebook(submission: Path | None) -> NotebookSubmission | None:
+    """A .ipynb submission as a temporary folder of topic modules (see grader/notebook.py)."""
+    if submission is None or submission.suffix.lower() != ".ipynb":
+        return None
+    from grader.notebook import open_notebook
+
+    return open_notebook(submission.expanduser())
+
+
+def _policy() -> object:
+    from grader.exports.policy import load_policy
+
+    return load_policy()
 
 
 def _submission(submission: Path | None) -> Path:
@@ -193,13 +275,25 @@ def show(
 
         guess = difflib.get_close_matches(qid, bank.ids(), n=1)
         raise _fail(f"unknown question '{question}'" + (f"; did you mean {guess[0]}?" if guess else f"; the bank has {bank.ids()[0]}–{bank.ids()[-1]}"))
-    render.question(out, bank.question(qid), (lang or _default_lang()).value, with_answer=answer)
+    render.question(out, bank.question(qid), (lang or _default_lang()).value, with_answer=answer, seed=_shuffle_seed())
+
+
+def _shuffle_seed() -> str:
+    """The course copy's option-order seed (as the TUI uses); '' (file order) without a usable store."""
+    from grader.store import Store, StoreError
+
+    try:
+        with Store.open(paths.progress_path()) as store:
+            return store.shuffle_seed()
+    except (StoreError, OSError, sqlite3.Error) as exc:
+        err.print(f"[yellow]Note:[/] options are shown in file order: {exc}", highlight=False)
+        return ""
 
 
 @tools_app.command("check-bank")
 def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [default: the course's questions.yaml].", show_default=False)] = None) -> None:
     """Validate a question bank; lists every problem with its line."""
-    from grader.bank import BankError, load_bank
+    from grader.bank import BankError, load_bank, position_warning
 
     target = path or paths.bank_path()
     try:
@@ -207,45 +301,152 @@ def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [
     except BankError as exc:
         err.print(f"[red]Error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    warning = position_warning(bank)
+    if warning:
+        err.print(f"[yellow]Warning:[/] {target}: {warning}", highlight=False)  # not an error: the exit code stays 0
     out.print(f"{target}: {len(bank.questions)} questions in {len(bank.sections)} sections, all valid.")
+
+
+@tools_app.command("check-course")
+def check_course() -> None:
+    """The course author's check: stubs, solutions, properties, mistakes, wrong implementations, question links."""
+    from grader.catalog import EXERCISES
+    from grader.course_check import check_course as run_checks
+    from grader.course_check import report_lines
+
+    root = paths.course_root()
+    if not (root / "exercises").is_dir():
+        raise _fail(f"{root} has no exercises/ folder; run in a genlab checkout or set GENLAB_COURSE to the course folder")
+    findings = run_checks(root)
+    for line in report_lines(findings, len(EXERCISES)):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)  # one line per problem, for grep
+    raise typer.Exit(1 if findings else 0)
 
 
 @tools_app.command("batch")
 def batch(
-    class_dir: Annotated[Path, typer.Argument(help="A folder with one sub-folder of topic modules per student.")],
+    class_dir: Annotated[Path, typer.Argument(help="A folder with one sub-folder of topic modules per student, or a .zip of them.")],
     targets: Annotated[list[str] | None, typer.Option("--target", "-t", help="Question, exercise or topic to grade (repeatable) [default: all exercises].", show_default=False)] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for one result file per student; rerunning continues an interrupted batch [default: a temporary folder, no resume].", show_default=False)] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Students graded in parallel [default: the number of cores].", min=0, show_default=False)] = 0,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write one row per student here.", show_default=False)] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write every verdict here.", show_default=False)] = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto.")] = Device.cpu,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call may take.", min=0.1)] = 10.0,
-    exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
-    memory: Annotated[int, typer.Option("--memory-mb", help="Memory one worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)] = 4096,
+    timeout: TimeoutOpt = 10.0,
+    exercise_timeout: ExerciseTimeoutOpt = 120.0,
+    memory: MemoryOpt = 4096,
+    sandbox: SandboxOpt = Sandbox.auto,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="One plain line per student, no progress bar.")] = False,
 ) -> None:
     """Grade a whole class and export the grades (CSV for a gradebook, JSON for everything)."""
+    import tempfile
+
     from grader.batch import grade_class, write_csv, write_json
+    from grader.batch_progress import make_progress
     from grader.catalog import EXERCISES
+    from grader.limits import Limits
     from grader.targets import resolve
 
+    isolation = _isolation(sandbox)
+    scratch = unpacked = None
+    if out_dir is None:
+        scratch = tempfile.TemporaryDirectory(prefix="genlab-batch-")
+        out_dir = Path(scratch.name)
+    progress = make_progress(out, plain=quiet or not out.is_terminal)
     try:
         exercise_ids = resolve(targets)[0] if targets else list(EXERCISES)
         if not exercise_ids:
             raise UsageError("the targets select no exercise (theory-only questions have none)")
+        limits = Limits(call_timeout=timeout, exercise_timeout=exercise_timeout, memory_mb=memory)
+        if class_dir.suffix.lower() == ".zip" and class_dir.is_file():
+            from grader.class_zip import extract_class
 
-        def progress(grade: object) -> None:
-            report = grade.report  # type: ignore[attr-defined]
-            out.print(f"{grade.student}: {report.score}/{report.max_score}")  # type: ignore[attr-defined]
-
-        grades = grade_class(class_dir, exercise_ids, device=device.value, solutions=paths.solutions_dir(), call_timeout=timeout, exercise_timeout=exercise_timeout, memory_limit_mb=memory, on_student=progress)
+            unpacked = tempfile.TemporaryDirectory(prefix="genlab-class-")
+            class_dir = extract_class(class_dir, Path(unpacked.name))
+        with progress:
+            records = grade_class(class_dir, exercise_ids, out_dir, device=device.value, solutions=paths.solutions_dir(), limits=limits, isolation=isolation, jobs=jobs or os.cpu_count() or 1, on_start=progress.start, on_student=progress.done)
     except UsageError as exc:
         raise _fail(str(exc)) from None
-    for path, write in ((csv_path, lambda p: write_csv(p, grades, exercise_ids)), (json_path, lambda p: write_json(p, grades))):
+    except OSError as exc:
+        raise _fail(f"cannot write the results to {out_dir}: {exc.strerror} (pass a writable --out folder)") from None
+    for path, write in ((csv_path, lambda p: write_csv(p, records, exercise_ids)), (json_path, lambda p: write_json(p, records, isolation))):
         if path is not None:
             try:
                 write(path)
             except OSError as exc:
                 raise _fail(f"cannot write {path}: {exc.strerror}") from None
             out.print(f"wrote {path}")
-    out.print(f"graded {len(grades)} students")
+    errors = sum(r["status"] == "error" for r in records)
+    out.print(f"graded {len(records)} students" + (f", {errors} could not be graded" if errors else "") + (f"; results in {out_dir}" if scratch is None else ""))
+    if isolation == "none":
+        err.print("[bold red]WARNING:[/] this batch ran WITHOUT an OS sandbox (isolation: none); the exports record it.")
+    for folder in (scratch, unpacked):
+        if folder is not None:
+            folder.cleanup()  # explicitly: main() ends with os._exit, which skips finalizers
+
+
+@tools_app.command("export")
+def export(
+    outdir: Annotated[Path, typer.Argument(help="The folder `grade batch CLASS --out DIR` wrote.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, json, junit (one file); gradescope, prairielearn (a folder, one results.json per student).")],
+    output: Annotated[Path, typer.Option("--output", help="The file (or folder) to write.")],
+    policy: Annotated[Path | None, typer.Option("--policy", help="The grading policy [default: grading.toml at the course root, else 1 point per exercise].", show_default=False)] = None,
+) -> None:
+    """Export a graded class without grading again; points follow the course's grading.toml."""
+    from grader.exports.export import export as write_export
+    from grader.exports.policy import load_policy
+
+    try:
+        written = write_export(outdir, fmt.value, output, load_policy(policy))
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {output}" + (f" ({len(written)} students)" if fmt.value in ("gradescope", "prairielearn") else ""))
+
+
+@tools_app.command("report")
+def report(
+    outdir: Annotated[Path, typer.Argument(help="The folder `grade batch CLASS --out DIR` wrote.")],
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page here.", show_default=False)] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="The grading policy [default: grading.toml at the course root].", show_default=False)] = None,
+) -> None:
+    """Summarise a graded class: scores, pass rates, the mistakes most students made."""
+    from grader.exports.class_stats import class_stats
+    from grader.exports.classdata import score_class
+    from grader.exports.outdir import read_outdir
+    from grader.exports.policy import load_policy
+    from grader.exports.report_text import print_report
+
+    try:
+        scored = score_class(read_outdir(outdir), load_policy(policy))
+        stats = class_stats(scored)
+        print_report(out, scored, stats)
+        if html is not None:
+            from grader.exports.report_html import render
+
+            try:
+                html.write_text(render(scored, stats), encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {html}: {exc.strerror}") from None
+            out.print(f"wrote {html}")
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+
+
+@tools_app.command("bundle")
+def bundle(
+    kind: Annotated[str, typer.Argument(help="gradescope")],
+    path: Annotated[Path, typer.Argument(help="The file to write, e.g. autograder.zip.")],
+) -> None:
+    """Package the course for an autograding service."""
+    if kind != "gradescope":
+        raise _fail(f"unknown bundle '{kind}'; this version writes: gradescope")
+    from grader.exports.bundle_gradescope import write_bundle
+
+    try:
+        names = write_bundle(path)
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {path} ({len(names)} files); upload it as the assignment's autograder")
 
 
 def main(argv: list[str] | None = None) -> None:

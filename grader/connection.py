@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from grader import protocol
+from grader import protocol, sandbox
 from grader.failures import Abort
+from grader.limits import Limits
 
 OUTPUT_CAP = 4000  # characters of a submission's prints shown with a result
 STARTUP_TIMEOUT = 120.0  # seconds a fresh worker may take to import torch
@@ -66,9 +67,11 @@ class LocalConnection:
 class WorkerConnection:
     """A worker process over dedicated pipes, with time and memory bounds enforced from here."""
 
-    def __init__(self, submission: Path, *, memory_limit_mb: int = 4096) -> None:
+    def __init__(self, submission: Path, *, limits: Limits | None = None, isolation: str = "none") -> None:
         self.submission = submission
-        self.memory_limit_mb = memory_limit_mb
+        self.limits = limits or Limits()
+        self.memory_limit_mb = self.limits.memory_mb
+        self.isolation = isolation  # "bwrap": inside the OS sandbox (grader.sandbox); "none": not
         self._proc: subprocess.Popen[bytes] | None = None
         self._output = tempfile.TemporaryFile()
         self._read_pos = 0
@@ -82,10 +85,14 @@ class WorkerConnection:
         env["PYTHONBREAKPOINT"] = "0"  # a leftover breakpoint() must not wait for a debugger
         env["PYTHONUNBUFFERED"] = "1"
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.update(sandbox.thread_env(self.limits.threads))
         self._workdir = tempfile.TemporaryDirectory(prefix="genlab-worker-")
+        argv = [sys.executable, "-m", "grader.worker", str(to_worker_r), str(from_worker_w), str(self.submission), str(self.memory_limit_mb)]
+        if self.isolation == "bwrap":
+            argv = sandbox.bwrap_command(argv, self.submission, threads=self.limits.threads)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.worker", str(to_worker_r), str(from_worker_w), str(self.submission), str(self.memory_limit_mb)],
-            pass_fds=(to_worker_r, from_worker_w),
+            argv,
+            pass_fds=(to_worker_r, from_worker_w),  # bwrap passes inherited descriptors on
             stdin=subprocess.DEVNULL,
             stdout=self._output,
             stderr=self._output,
@@ -165,18 +172,30 @@ class WorkerConnection:
         except subprocess.TimeoutExpired:
             code = None
         self.kill()
-        if code is not None and code < 0 and -code == signal.SIGKILL:
+        if code is not None and code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
+            raise Abort("crashed", f"your code wrote more than {sandbox.OUTPUT_LIMIT_MB} MiB (prints or a file); it was stopped")
+        if code is not None and code in (-signal.SIGKILL, 128 + signal.SIGKILL):  # bwrap reports 128+signal
             raise Abort("out_of_memory", "the worker was killed (most likely it ran out of memory)")
         raise Abort("crashed", f"your code ended the worker process (exit code {code}); calls like sys.exit or os._exit are not allowed")
 
     def _rss_mb(self) -> float:
+        """Resident memory of the worker and everything under it (bwrap's sandbox, forks)."""
         assert self._proc is not None
-        try:
-            with open(f"/proc/{self._proc.pid}/statm") as f:
-                pages = int(f.read().split()[1])
-            return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-        except (OSError, ValueError, IndexError):
-            return 0.0  # no /proc (macOS): the memory bound is not enforced there
+        total, seen, todo = 0, set(), [self._proc.pid]
+        page = os.sysconf("SC_PAGE_SIZE")
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            try:
+                with open(f"/proc/{pid}/statm") as f:
+                    total += int(f.read().split()[1]) * page
+                with open(f"/proc/{pid}/task/{pid}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+            except (OSError, ValueError, IndexError):
+                continue  # no /proc (macOS): the memory bound is not enforced there
+        return total / 2**20
 
     def take_output(self) -> str:
         """What the submission printed since the last call, capped."""

@@ -55,6 +55,7 @@ def report_footer(console: Console, report: GradeReport) -> None:
         console.print(f"[bold]Score {report.score}/{report.max_score}[/] — {len(failed)} of {len(report.exercises)} exercise runs not passing.")
     else:
         console.print(f"[bold green]Score {report.score}/{report.max_score}[/] — all {len(report.exercises)} exercise runs passed.")
+    console.print("Isolation: OS sandbox (bwrap)." if report.isolation == "bwrap" else "[yellow]Isolation: none[/] — your code ran without an OS sandbox.")
 
 
 def summary(console: Console, bank: Bank | None, latest: dict[tuple[str, str], GradingRun], current_hashes: dict[str, str]) -> str | None:
@@ -103,20 +104,26 @@ def _question_status(states: list[str]) -> str:
     return "[dim]not started[/]"
 
 
-def question(console: Console, q: Question, lang: str, *, with_answer: bool) -> None:
-    """`grade show qN`: the prompt, the quiz items, the linked exercises (and the answer)."""
+def question(console: Console, q: Question, lang: str, *, with_answer: bool, seed: str = "") -> None:
+    """`grade show qN`: the prompt, the quiz items, the linked exercises (and the answer).
+
+    Options appear in the student's order for ``seed`` (the same letters as in the TUI).
+    """
+    from grader.shuffle import LETTERS, option_order
+
     console.print(f"[bold]{q.id}[/] [dim]{escape(q.topic.get(lang))}[/]")
     console.print(escape(q.prompt.get(lang)))
     console.print()
     for i, item in enumerate(q.quiz, 1):
-        console.print(f"[bold]{i}.[/] {escape(item.prompt.get(lang))} [dim]({item.kind})[/]")
-        for j, option in enumerate(item.options):
+        console.print(f"[bold]{i}.[/] {escape(item.shown_prompt(lang))} [dim]({item.kind})[/]")
+        for p, j in enumerate(option_order(seed, q.id, i - 1, item)):
+            option = item.options[j]
             mark = ("[green]✓[/] " if option.correct else "  ") if with_answer else ""
-            console.print(f"   {mark}{chr(97 + j)}) {escape(option.text.get(lang))}")
+            console.print(f"   {mark}{LETTERS[p]}) {escape(option.text.get(lang))}")
             if with_answer:
                 console.print(f"        [dim]{escape(option.explanation.get(lang))}[/]")
         if with_answer and item.kind == "numeric":
-            console.print(f"   [green]answer:[/] {item.answer:g}" + (f" (± {item.tolerance:g})" if item.tolerance else ""))
+            console.print(f"   [green]answer:[/] {item.answer:g}" + (f" (± {item.tolerance:g})" if item.tolerance and item.decimals is None and item.relative is None else ""))
         if with_answer and item.kind == "formula":
             console.print(f"   [green]answer:[/] {escape(item.accepted[0])}")
         if with_answer and item.explanation:

@@ -77,6 +77,7 @@ class GradeReport:
 
     exercises: list[ExerciseResult]
     notes: list[str] = field(default_factory=list)  # e.g. "hidden properties skipped: no solutions/"
+    isolation: str = "none"  # "bwrap": the worker ran in the OS sandbox (grader.sandbox); "none": not
 
     @property
     def passed(self) -> bool:
@@ -96,5 +97,6 @@ class GradeReport:
             "max_score": self.max_score,
             "passed": self.passed,
             "notes": self.notes,
+            "isolation": self.isolation,
             "exercises": [e.to_json() for e in self.exercises],
         }

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from grader.catalog import EXERCISES, topic_of
 from grader.errors import UsageError
+from grader.limits import Limits
 from grader.results import ExerciseResult, GradeReport
 from grader.store import GradingRun, Store, now_iso
 
@@ -17,16 +18,15 @@ def grade_run(
     *,
     device: str,
     solutions: Path | None,
-    call_timeout: float,
-    exercise_timeout: float,
-    memory_limit_mb: int = 4096,
+    limits: Limits,
+    isolation: str = "none",
     on_result: Callable[[ExerciseResult], None] | None = None,
 ) -> GradeReport:
     """Grade exercises of a submission folder; the worker is started before torch is imported
     here, so that both processes import it at the same time."""
     from grader.connection import WorkerConnection
 
-    connection = WorkerConnection(submission, memory_limit_mb=memory_limit_mb)
+    connection = WorkerConnection(submission, limits=limits, isolation=isolation)
     try:
         # Imports overlap with the worker's own start-up; only then wait for it.
         from grader.properties import load_topics  # also fixes the Hypothesis profile first
@@ -34,7 +34,7 @@ def grade_run(
 
         registry = load_topics({topic_of(e) for e in exercise_ids})
         devices = _devices(connection, device)
-        report = GradeReport([])
+        report = GradeReport([], isolation=isolation)
         if solutions is None:
             report.notes.append("this copy of the course has no solutions/: hidden properties were skipped, only the public ones ran")
         for device in devices:
@@ -43,7 +43,7 @@ def grade_run(
                 if exercise is None:
                     result = ExerciseResult(exercise_id, EXERCISES[exercise_id], device, "error", message="this exercise has no properties yet")
                 else:
-                    result = grade_exercise(exercise, connection, device=device, solutions=solutions, call_timeout=call_timeout, exercise_timeout=exercise_timeout)
+                    result = grade_exercise(exercise, connection, device=device, solutions=solutions, call_timeout=limits.call_timeout, exercise_timeout=limits.exercise_timeout)
                 result.code_hash = code_hash(submission, exercise_id)
                 report.exercises.append(result)
                 if on_result:

@@ -9,6 +9,7 @@ reported with :class:`StoreError` and left exactly as it is.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS quiz_attempts (
     id INTEGER PRIMARY KEY,
     question TEXT NOT NULL,
     item INTEGER NOT NULL,             -- index of the quiz item in the question
-    answer TEXT NOT NULL,              -- JSON: chosen option indices, a number or a text
+    answer TEXT NOT NULL,              -- JSON: chosen options by their index in questions.yaml (never the shown letter), a number or a text
     correct INTEGER NOT NULL,
     lang TEXT NOT NULL,
     answered_at TEXT NOT NULL
@@ -172,6 +173,25 @@ class Store:
         return [GradingRun(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7], r[8], json.loads(r[9]), r[10]) for r in rows]
 
     # ------------------------------------------------------------------ quiz and reviews
+
+    def shuffle_seed(self) -> str:
+        """This course copy's seed for the order of choice options (grader.shuffle), made once.
+
+        Kept in ``meta`` (a key-value table every schema has), so no migration is needed and
+        an older store simply gets a seed on first use.
+        """
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'shuffle_seed'").fetchone()
+        if row:
+            return str(row[0])
+        with _transaction(self._conn):
+            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('shuffle_seed', ?)", (secrets.token_hex(16),))
+        # Re-read: a concurrent writer (the CLI and the TUI share the file) may have won the race.
+        return str(self._conn.execute("SELECT value FROM meta WHERE key = 'shuffle_seed'").fetchone()[0])
+
+    def set_shuffle_seed(self, seed: str) -> None:
+        """Replace the seed (a reshuffle); recorded attempts keep their meaning (by option index)."""
+        with _transaction(self._conn):
+            self._conn.execute("INSERT INTO meta VALUES ('shuffle_seed', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (seed,))
 
     def record_quiz_attempt(self, question: str, item: int, answer: Any, correct: bool, lang: str) -> None:
         with _transaction(self._conn):

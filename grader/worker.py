@@ -23,8 +23,9 @@ from typing import Any
 
 from grader import protocol
 
-# Module prefixes the worker refuses to import: the verdict side of the grader.
-FORBIDDEN_IMPORTS = ("solutions", "grader.properties", "grader.judge", "grader.reference", "grader.runner", "hypothesis")
+# Module prefixes the worker refuses to import: the verdict side of the grader (every one names
+# a module that exists; tests/test_worker_imports.py checks it).
+FORBIDDEN_IMPORTS = ("solutions", "grader.properties", "grader.reference", "grader.runner", "hypothesis")
 
 
 class ImportGuard(importlib.abc.MetaPathFinder):
@@ -313,7 +314,9 @@ def serve(fd_in: int, fd_out: int, submission: Path, *, gpu_memory_mb: int | Non
     """The worker's loop: one request in, one plain-data answer out, until the pipe closes."""
     import torch
 
-    torch.set_num_threads(1)  # inputs are tiny: thread pools only add wake-up latency
+    # Inputs are tiny, so one thread by default (pools only add wake-up latency); a batch sets
+    # it per slot so that parallel workers do not oversubscribe the cores.
+    torch.set_num_threads(max(1, int(os.environ.get("GENLAB_WORKER_THREADS", "1"))))
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     dispatcher = Dispatcher(load_topic_from(submission), submission, gpu_memory_mb=gpu_memory_mb)
@@ -334,6 +337,9 @@ def serve(fd_in: int, fd_out: int, submission: Path, *, gpu_memory_mb: int | Non
 def main() -> None:
     fd_in, fd_out, submission = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]).resolve()
     gpu_memory_mb = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    from grader.sandbox import apply_rlimits
+
+    apply_rlimits()  # here, not in a preexec_fn: batch slots start workers from threads
     sys.meta_path.insert(0, ImportGuard())
     # The submission folder is importable (a topic may import a sibling); the course root is not.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]

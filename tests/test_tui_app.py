@@ -11,7 +11,7 @@ from datetime import timedelta
 from textual.widgets import Input, OptionList, TextArea
 
 from grader.store import SCHEMA_VERSION, GradingRun, Store
-from tests.test_tui_helpers import NOW, ROOT, course_bank, make_app, pilot_test, screen_text, type_text
+from tests.test_tui_helpers import NOW, ROOT, course_bank, key_of, make_app, pilot_test, screen_text, type_text
 from tui.progress import file_hash
 from tui.screens.course_map import CourseMapScreen, QuestionList
 from tui.screens.dashboard import DashboardScreen
@@ -93,13 +93,13 @@ async def test_choice_item_wrong_then_right_with_explanations(tmp_path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")  # q1
-        await pilot.press(str(wrong + 1))
+        await pilot.press(key_of(app, "q1", 0, wrong))
         text = screen_text(app)
         assert "Wrong." in text
         assert item.options[wrong].explanation.en in text  # the option chosen is explained
         assert item.options[right].explanation.en in text  # and the right one they missed
         assert app.store.quiz_attempts("q1") == [{**app.store.quiz_attempts("q1")[0], "item": 0, "answer": [wrong], "correct": False}]
-        await pilot.press("t", str(right + 1))
+        await pilot.press("t", key_of(app, "q1", 0, right))
         assert "Right." in screen_text(app)
         attempts = app.store.quiz_attempts("q1")
         assert [(a["answer"], a["correct"]) for a in attempts] == [([wrong], False), ([right], True)]
@@ -125,10 +125,10 @@ async def test_multiple_choice_and_numeric_items_master_a_question(tmp_path) -> 
             elif item.kind == "multiple":
                 assert isinstance(widget, ChoiceItem)
                 for option in item.correct_options:
-                    await pilot.press(str(option + 1))
+                    await pilot.press(key_of(app, "q59", index, option))
                 await pilot.press("enter")
             else:
-                await pilot.press(str(item.correct_options[0] + 1))
+                await pilot.press(key_of(app, "q59", index, item.correct_options[0]))
             assert "Right." in screen_text(app), (index, screen_text(app))
             if isinstance(app.focused, Input):
                 await pilot.press("escape")  # leave the field, so letter keys navigate
@@ -241,7 +241,7 @@ async def test_quit_and_resume_where_they_left_off(tmp_path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("down", "down", "enter")  # q3
-        await pilot.press(str(item.correct_options[0] + 1), "n")  # item 2 is numeric: its field has focus
+        await pilot.press(key_of(app, "q3", 0, item.correct_options[0]), "n")  # item 2 is numeric: its field has focus
         await pilot.press("escape", "q")
     assert app.return_code == 0
     again = make_app(tmp_path)
@@ -272,7 +272,8 @@ async def test_quitting_keeps_a_free_recall_draft(tmp_path) -> None:
 async def test_help_and_dashboard(tmp_path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("enter", "1", "escape")  # one right answer to q1
+        await pilot.press("enter")
+        await pilot.press(key_of(app, "q1", 0, course_bank().question("q1").quiz[0].correct_options[0]), "escape")  # one right answer to q1
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         assert "try again" in screen_text(app) and "ctrl+r" in screen_text(app)

@@ -55,6 +55,14 @@ def make_app(tmp_path: Path, **kwargs: Any) -> GenlabApp:
     return GenlabApp(**options)
 
 
+def key_of(app: GenlabApp, qid: str, index: int, option: int) -> str:
+    """The number key that picks file option ``option`` of item ``index`` in the student's shown order."""
+    from grader.shuffle import option_order
+
+    order = option_order(app.shuffle_seed, qid, index, app.bank.question(qid).quiz[index])
+    return str(order.index(option) + 1)
+
+
 async def type_text(pilot: Pilot[Any], text: str) -> None:
     await pilot.press(*("space" if c == " " else c for c in text))
 

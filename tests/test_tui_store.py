@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from grader.store import Store
-from tests.test_tui_helpers import GRADE_ENV, ROOT, course_bank, make_app, pilot_test
+from tests.test_tui_helpers import GRADE_ENV, ROOT, course_bank, key_of, make_app, pilot_test
 from tui.screens.course_map import QuestionList
 
 SIZE = (80, 24)
@@ -29,7 +29,8 @@ async def test_an_answer_in_the_tui_is_in_the_store_at_once(tmp_path) -> None:
     item = course_bank().question("q1").quiz[0]
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("enter", str(item.correct_options[0] + 1))
+        await pilot.press("enter")
+        await pilot.press(key_of(app, "q1", 0, item.correct_options[0]))
         # another process (here: a second connection, as `grade` opens it) sees it while the TUI runs
         with Store.open(tmp_path / "progress.sqlite3") as other:
             assert [(a["question"], a["item"], a["correct"]) for a in other.quiz_attempts()] == [("q1", 0, True)]

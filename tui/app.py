@@ -104,6 +104,8 @@ class GenlabApp(App[None]):
 
     def _start(self) -> None:
         self.reviews = Reviews(self.store, fuzz=self.fuzz)
+        # The order of choice options (grader.shuffle); '' (file order) if the store is read-only.
+        self.shuffle_seed: str = self._write(self.store.shuffle_seed) or ""
         self.progress = Progress(self.bank, self.store, self.reviews, self.submission, self.clock)
         self._write(self.reviews.bring_forward, self.progress.failing_questions(), self.clock())
         resume = self.resume_state()
@@ -158,6 +160,10 @@ class GenlabApp(App[None]):
 
     def record_quiz(self, qid: str, item: int, answer: Any, correct: bool) -> None:
         self._write(self.store.record_quiz_attempt, qid, item, answer, correct, self.lang)
+        if not correct:
+            # A wrong answer shows the question needs study: due now, like a failing exercise
+            # (tui.scheduler). Unstudied, unattempted questions never are: no wall of reviews.
+            self._write(self.reviews.bring_forward, {qid: self.clock()}, self.clock())
 
     def record_recall(self, qid: str, text: str, key_points: list[int], rating: int) -> Any:
         """Store a free recall and its self-rating, reschedule the card; returns the card."""

@@ -70,7 +70,18 @@ def _text(d: dict[str, Any] | None) -> Text | None:
 
 def _item(d: dict[str, Any]) -> QuizItem:
     options = tuple(Option(Text(**o["text"]), bool(o["correct"]), Text(**o["explanation"])) for o in d["options"])
-    return QuizItem(d["kind"], Text(**d["prompt"]), options, d["answer"], d["tolerance"], tuple(d["accepted"]), _text(d["explanation"]))
+    return QuizItem(
+        d["kind"],
+        Text(**d["prompt"]),
+        options,
+        answer=d["answer"],
+        tolerance=d["tolerance"],
+        decimals=d["decimals"],
+        relative=d["relative"],
+        accepted=tuple(d["accepted"]),
+        explanation=_text(d["explanation"]),
+        shuffle=bool(d["shuffle"]),
+    )
 
 
 def from_json(d: dict[str, Any]) -> Bank:

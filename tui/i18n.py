@@ -64,6 +64,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "q.hint.input": ("type, then enter checks · esc leaves the field", "введите ответ и нажмите enter · esc — выйти из поля"),
     "q.hint.answered": ("t tries again · → next", "t — ещё раз · → — далее"),
     "q.placeholder": ("a number", "число"),
+    "q.placeholder_form": ("a number like {form}", "число вида {form}"),
     "q.formula": ("a formula", "формула"),
     # free recall
     "recall.placeholder": (

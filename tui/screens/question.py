@@ -17,6 +17,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from grader.bank import Question
+from grader.shuffle import option_order
 from tui.i18n import t
 from tui.screens.base import GenlabScreen
 from tui.widgets.answer import AnswerItem
@@ -97,7 +98,8 @@ class QuestionScreen(GenlabScreen):
         previous = self.genlab.progress.latest_answers(q.id).get((q.id, self.step))
         answer = previous["answer"] if previous else None
         if item.kind in ("single", "multiple"):
-            return ChoiceItem(item, self.step, lang, list(answer) if isinstance(answer, list) else None)
+            order = option_order(self.genlab.shuffle_seed, q.id, self.step, item)
+            return ChoiceItem(item, self.step, lang, list(answer) if isinstance(answer, list) else None, order)
         if item.kind == "numeric" and isinstance(answer, (int, float)):
             answer = float(answer)
         return AnswerItem(item, self.step, lang, answer if isinstance(answer, (float, str)) else None)

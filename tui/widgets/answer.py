@@ -101,8 +101,10 @@ class AnswerItem(VerticalScroll, can_focus=False):
 
     def render_item(self) -> None:
         lang = self.lang
-        self.query_one(".item-prompt", Static).update(self.item.prompt.get(lang))
-        self.query_one(Input).placeholder = t("q.placeholder" if self.item.kind == "numeric" else "q.formula", lang)
+        self.query_one(".item-prompt", Static).update(self.item.shown_prompt(lang))
+        form = self.item.answer_form()
+        placeholder = t("q.placeholder_form", lang, form=form) if form else t("q.placeholder" if self.item.kind == "numeric" else "q.formula", lang)
+        self.query_one(Input).placeholder = placeholder
         self.query_one(".hint", Static).update(t("q.hint.answered" if self.answer is not None else "q.hint.input", lang))
         feedback = self.query_one(Feedback)
         if self.answer is None:

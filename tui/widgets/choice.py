@@ -2,6 +2,9 @@
 
 Every option the student chose is explained (and, for a wrong answer, the right options
 they missed), straight from the bank's per-option explanations.
+
+Options are shown in the student's own order (grader.shuffle); letters, number keys and the
+feedback follow that order, while answers are kept as the options' indices in the file.
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from grader.bank import QuizItem
+from grader.shuffle import LETTERS
 from tui.i18n import t
 from tui.widgets.feedback import Feedback
-
-LETTERS = "abcdefghi"
 
 
 class ChoiceList(OptionList):
@@ -61,17 +63,19 @@ class ChoiceItem(VerticalScroll, can_focus=False):
     class Answered(Message):
         def __init__(self, index: int, answer: list[int], correct: bool) -> None:
             self.index = index  # the item's index in its question
-            self.answer = answer
+            self.answer = answer  # file indices of the chosen options
             self.correct = correct
             super().__init__()
 
-    def __init__(self, item: QuizItem, index: int, lang: str, previous: list[int] | None = None) -> None:
+    def __init__(self, item: QuizItem, index: int, lang: str, previous: list[int] | None = None, order: list[int] | None = None) -> None:
         super().__init__(classes="quiz-item")
         self.item = item
         self.index = index
         self.lang = lang
-        self.ticked: set[int] = set()
-        self.answer: list[int] | None = previous  # a previous attempt is shown as answered
+        # order[p] is the file index of the option shown at position p (letter LETTERS[p]).
+        self.order = list(order) if order is not None else list(range(len(item.options)))
+        self.ticked: set[int] = set()  # file indices
+        self.answer: list[int] | None = previous  # file indices; a previous attempt is shown as answered
 
     def compose(self) -> ComposeResult:
         yield Static(classes="item-prompt", markup=False)
@@ -105,10 +109,11 @@ class ChoiceItem(VerticalScroll, can_focus=False):
         event.stop()
         if self.answer is not None:
             return
+        chosen = self.order[event.index]
         if not self.multiple:
-            self._commit([event.index])
+            self._commit([chosen])
             return
-        self.ticked ^= {event.index}
+        self.ticked ^= {chosen}
         self.render_item()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -122,7 +127,7 @@ class ChoiceItem(VerticalScroll, can_focus=False):
         if self.answer is not None:
             return
         if not self.multiple and options.highlighted is not None:
-            self._commit([options.highlighted])
+            self._commit([self.order[options.highlighted]])
         elif self.multiple and self.ticked:
             self._commit(sorted(self.ticked))
 
@@ -144,7 +149,7 @@ class ChoiceItem(VerticalScroll, can_focus=False):
         options = self.query_one(ChoiceList)
         highlighted = options.highlighted
         options.clear_options()
-        options.add_options([Option(self._option_label(i), id=f"o{i}") for i in range(len(self.item.options))])
+        options.add_options([Option(self._option_label(p), id=f"o{p}") for p in range(len(self.order))])
         options.highlighted = highlighted if highlighted is not None else 0
         answered = self.answer is not None
         hint = "q.hint.answered" if answered else "q.hint.multiple" if self.multiple else "q.hint.single"
@@ -156,9 +161,10 @@ class ChoiceItem(VerticalScroll, can_focus=False):
             feedback.show(self._feedback_lines(self.answer))
             self.call_after_refresh(feedback.scroll_visible, animate=False)
 
-    def _option_label(self, i: int) -> str:
+    def _option_label(self, p: int) -> str:
+        i = self.order[p]
         option = self.item.options[i]
-        text = f"{LETTERS[i]}) {escape(option.text.get(self.lang))}"
+        text = f"{LETTERS[p]}) {escape(option.text.get(self.lang))}"
         if self.answer is None:
             return f"{'☑' if i in self.ticked else '☐'} {text}" if self.multiple else text
         chosen = i in self.answer
@@ -169,9 +175,10 @@ class ChoiceItem(VerticalScroll, can_focus=False):
         lang = self.lang
         correct = self.is_correct(answer)
         lines = [(t("q.right" if correct else "q.wrong", lang), "right verdict" if correct else "wrong verdict")]
-        for i, option in enumerate(self.item.options):
+        for p, i in enumerate(self.order):
+            option = self.item.options[i]
             if i in answer:
-                lines.append((f"{'✓' if option.correct else '✗'} {LETTERS[i]}) {option.explanation.get(lang)}", "right" if option.correct else "wrong"))
+                lines.append((f"{'✓' if option.correct else '✗'} {LETTERS[p]}) {option.explanation.get(lang)}", "right" if option.correct else "wrong"))
             elif option.correct and not correct:
-                lines.append((f"○ {LETTERS[i]}) {option.explanation.get(lang)} {t('q.missed', lang)}", "missed"))
+                lines.append((f"○ {LETTERS[p]}) {option.explanation.get(lang)} {t('q.missed', lang)}", "missed"))
         return lines
