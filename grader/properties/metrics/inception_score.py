@@ -10,11 +10,10 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import unless_right as _unless_right
+from grader.properties.metrics import strategies as gs  # its strategies, and the shared ones it imports
 from grader.properties.metrics._shared import _is_float, _tol, _type_name
-from grader.properties.metrics.strategies import inception_inputs, make_class_probs
 
 
 def _contiguous_splits(probs, splits):
@@ -97,7 +96,7 @@ def _check_pair_of_floats(ctx: Context, got: object, inputs: dict) -> None:
 
 
 @inception.property("between_one_and_k", "the score lies between 1 and the number of classes K, and its std is between 0 and (K − 1)/2", tier="public")
-@given(a=inception_inputs())
+@given(a=gs.inception_inputs())
 def _is_bounds(ctx: Context, a: dict) -> None:
     probs, splits = a["probs"], a["splits"]
     mean, std = ctx.call(probs, splits=splits)
@@ -120,7 +119,7 @@ def _is_one_hot_even(ctx: Context, k: int, splits: int, repeats: int, dtype: tor
 @inception.property("identical_rows_give_one", "when every sample has the same class distribution p(y|x) = p(y), the score is 1 with std 0", tier="public")
 @given(n=gs.dims(1, 8), k=gs.dims(1, 6), dtype=gs.float_dtypes(), seed=gs.seeds(), data=st.data())
 def _is_identical_rows(ctx: Context, n: int, k: int, dtype: torch.dtype, seed: int, data: st.DataObject) -> None:
-    probs = make_class_probs(1, k, dtype, seed).expand(n, k).clone()  # (n, k), zeros included
+    probs = gs.make_class_probs(1, k, dtype, seed).expand(n, k).clone()  # (n, k), zeros included
     splits = data.draw(st.integers(1, n), label="splits")
     got = ctx.call(probs, splits=splits)
     ctx.assert_close(got, (1.0, 0.0), inputs=_is_inputs(probs, splits), **_tol(ctx, dtype))
@@ -131,15 +130,15 @@ def _is_identical_rows(ctx: Context, n: int, k: int, dtype: torch.dtype, seed: i
 def _is_known_answer(ctx: Context, k: int, dtype: torch.dtype, seed: int) -> None:
     # N = 2K + 1 rows and S = 2: the first split is rows [0, K), the second [K, 2K + 1).
     one_hot = torch.eye(k, dtype=torch.float64)[torch.randperm(k, generator=gs.generator(seed))]
-    same = make_class_probs(1, k, torch.float64, seed + 1).expand(k + 1, k)
+    same = gs.make_class_probs(1, k, torch.float64, seed + 1).expand(k + 1, k)
     probs = torch.cat([one_hot, same]).to(dtype)  # (2K + 1, K)
     got = ctx.call(probs, splits=2)
     ctx.assert_close(got, ((k + 1) / 2, (k - 1) / 2), inputs=_is_inputs(probs, 2), **_tol(ctx, dtype))
 
 
 @inception.property("matches_reference", "mean and std equal the reference's on random class probabilities with exact zeros", tier="hidden")
-@given(a=inception_inputs())
-@example(a={"probs": make_class_probs(20, 5, torch.float64, 7), "splits": 10})
+@given(a=gs.inception_inputs())
+@example(a={"probs": gs.make_class_probs(20, 5, torch.float64, 7), "splits": 10})
 def _is_matches_reference(ctx: Context, a: dict) -> None:
     got = ctx.call(a["probs"], splits=a["splits"])
     ctx.assert_close(got, ctx.ref(a["probs"], splits=a["splits"]), inputs=a, **_tol(ctx, a["probs"].dtype))
@@ -148,7 +147,7 @@ def _is_matches_reference(ctx: Context, a: dict) -> None:
 @inception.property("default_splits", "without a splits argument the score uses 10 splits", tier="hidden")
 @given(n=st.integers(10, 24), k=gs.dims(2, 6), dtype=gs.float_dtypes(), seed=gs.seeds())
 def _is_default_splits(ctx: Context, n: int, k: int, dtype: torch.dtype, seed: int) -> None:
-    probs = make_class_probs(n, k, dtype, seed)
+    probs = gs.make_class_probs(n, k, dtype, seed)
     got = ctx.call(probs)
     ctx.assert_close(got, ctx.ref(probs, splits=10), inputs={"probs": probs}, **_tol(ctx, dtype))
 
@@ -167,7 +166,7 @@ def _near_uniform_scores(deltas: tuple[float, ...]) -> tuple[float, float]:
 
 
 @inception.property("dtype_contract", "returns two Python floats for float32 and float64 inputs; float64 inputs keep float64 precision", tier="public")
-@given(a=inception_inputs())
+@given(a=gs.inception_inputs())
 def _is_dtype_contract(ctx: Context, a: dict) -> None:
     _check_pair_of_floats(ctx, ctx.call(a["probs"], splits=a["splits"]), a)
     # Scores 1 + 2δ² differ by ~1e-6: their std is lost to rounding in float32 (eps 1.2e-7).
