@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn.attention.bias import causal_lower_right
 
 from grader import strategies as gs
+from grader.properties.attention.strategies import causal_mask_sizes, mha_inputs
 from grader.reference import load_reference
 from tests.harness import SOLUTIONS
 
@@ -59,14 +60,14 @@ def test_sdpa_weights_match_a_naive_loop(a: dict) -> None:
 # ----------------------------------------------------------------------------- causal_mask
 
 
-@given(sizes=gs.causal_mask_sizes())
+@given(sizes=causal_mask_sizes())
 def test_causal_mask_matches_torch_lower_right_bias(sizes: tuple[int, int]) -> None:
     q_len, k_len = sizes
     expected = causal_lower_right(q_len, k_len)._materialize()  # torch's bottom-right aligned causal mask (bool)
     assert torch.equal(ref.causal_mask(q_len, k_len), expected)
 
 
-@given(sizes=gs.causal_mask_sizes())
+@given(sizes=causal_mask_sizes())
 def test_causal_mask_matches_a_naive_loop(sizes: tuple[int, int]) -> None:
     q_len, k_len = sizes
     offset = k_len - q_len
@@ -101,7 +102,7 @@ def _blocked_per_head(mask: torch.Tensor | None, num_heads: int) -> torch.Tensor
     return (~mask)[:, None].expand(b, num_heads, lq, lk).reshape(b * num_heads, lq, lk)  # index b·H + h
 
 
-@given(a=gs.mha_inputs())
+@given(a=mha_inputs())
 def test_mha_matches_torch_multihead_attention(a: dict) -> None:
     a = _double(a)
     got = ref.multi_head_attention(*(a[n] for n in ARGS))
@@ -110,7 +111,7 @@ def test_mha_matches_torch_multihead_attention(a: dict) -> None:
     torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
 
 
-@given(a=gs.mha_inputs(), seed=gs.seeds())
+@given(a=mha_inputs(), seed=gs.seeds())
 def test_mha_gradients_match_torch_multihead_attention(a: dict, seed: int) -> None:
     a = _double(a)
     g = gs.make_tensor(tuple(a["query"].shape), torch.float64, seed)
@@ -122,7 +123,7 @@ def test_mha_gradients_match_torch_multihead_attention(a: dict, seed: int) -> No
     torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-11)
 
 
-@given(a=gs.mha_inputs())
+@given(a=mha_inputs())
 def test_mha_matches_a_per_head_loop(a: dict) -> None:
     """Each head written out with its own slices of the packed weights."""
     a = _double(a)

@@ -20,6 +20,7 @@ import scipy.stats
 import torch
 
 from grader import strategies as gs
+from grader.properties.metrics.strategies import make_class_probs, make_psd_covariance
 from grader.reference import load_reference
 from tests.harness import SOLUTIONS
 
@@ -42,13 +43,13 @@ def improved_gan_inception_score(preds: np.ndarray, splits: int) -> tuple[float,
 
 @pytest.mark.parametrize(("n", "k", "splits", "seed"), [(10, 4, 1, 0), (11, 5, 3, 1), (20, 3, 10, 2), (7, 6, 7, 3), (9, 1, 2, 4), (16, 8, 4, 5)])
 def test_inception_score_matches_improved_gan(n: int, k: int, splits: int, seed: int) -> None:
-    probs = gs.make_class_probs(n, k, F64, seed)  # with exact zeros
+    probs = make_class_probs(n, k, F64, seed)  # with exact zeros
     got = ref.inception_score(probs, splits=splits)
     assert got == pytest.approx(improved_gan_inception_score(probs.numpy(), splits), rel=1e-12, abs=1e-12)
 
 
 def test_inception_score_default_is_ten_splits() -> None:
-    probs = gs.make_class_probs(23, 4, F64, 9)
+    probs = make_class_probs(23, 4, F64, 9)
     assert ref.inception_score(probs) == pytest.approx(improved_gan_inception_score(probs.numpy(), 10), rel=1e-12, abs=1e-12)
 
 
@@ -107,9 +108,9 @@ def _fid_stats(d: int, seed: int, *, singular: bool = False) -> tuple[torch.Tens
     ranks = (max(d - 2, 0), d - 1) if singular else (None, None)
     return (
         gs.make_tensor((d,), F64, seed),
-        gs.make_psd_covariance(d, F64, seed + 1, rank=ranks[0]),
+        make_psd_covariance(d, F64, seed + 1, rank=ranks[0]),
         gs.make_tensor((d,), F64, seed + 2),
-        gs.make_psd_covariance(d, F64, seed + 3, rank=ranks[1]),
+        make_psd_covariance(d, F64, seed + 3, rank=ranks[1]),
     )
 
 

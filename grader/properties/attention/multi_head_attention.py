@@ -1,4 +1,7 @@
-"""Properties of the attention exercises (q43, q56–q63, q70, q71, q77)."""
+"""attention.multi_head_attention: nn.MultiheadAttention's computation from its packed
+parameters; its properties and known mistakes. mha_formula and torch_attn_mask serve the
+transformer topic too.
+"""
 
 from __future__ import annotations
 
@@ -11,219 +14,7 @@ from torch import nn
 
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
-
-# ----------------------------------------------------------------------------- known mistakes
-
-
-def _softmax_over_queries(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    w = torch.softmax(scores, dim=-2)
-    return w @ v, w
-
-
-def _no_scaling(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1)
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    w = torch.softmax(scores, dim=-1)
-    return w @ v, w
-
-
-def _scaled_by_d(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / q.shape[-1]
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    w = torch.softmax(scores, dim=-1)
-    return w @ v, w
-
-
-def _mask_inverted(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(mask, float("-inf"))
-    w = torch.softmax(scores, dim=-1)
-    return w @ v, w
-
-
-def _mask_after_softmax(q, k, v, mask=None):
-    w = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
-    if mask is not None:
-        w = w * mask
-    return w @ v, w
-
-
-sdpa = Exercise(
-    "attention.scaled_dot_product_attention",
-    mistakes=[
-        Mistake("softmax_over_queries", "your output equals softmax taken over the query axis (dim=-2); attention normalises over the keys (dim=-1), so each query's weights sum to 1", _softmax_over_queries),
-        Mistake("no_scaling", "your output equals the reference without the 1/√d scaling of the scores", _no_scaling),
-        Mistake("scaled_by_d", "your output divides the scores by d instead of √d", _scaled_by_d),
-        Mistake("mask_inverted", "your output uses the opposite mask polarity: in this course True means 'may attend' (as in F.scaled_dot_product_attention), the opposite of nn.MultiheadAttention", _mask_inverted),
-        Mistake("mask_after_softmax", "your output zeroes masked weights after the softmax without renormalising; mask the scores with -inf before the softmax", _mask_after_softmax),
-    ],
-)
-
-
-def _inputs(a: dict) -> dict:
-    return {name: a[name] for name in ("q", "k", "v", "mask")}
-
-
-@sdpa.property("weights_sum_to_one", "each query's attention weights are non-negative and sum to 1 over the keys", tier="public")
-@given(a=gs.attention_inputs())
-def _weights_sum_to_one(ctx: Context, a: dict) -> None:
-    _, w = ctx.call(a["q"], a["k"], a["v"], a["mask"])
-    rtol, atol = ctx.tolerance(a["q"].dtype)
-    ctx.check(isinstance(w, torch.Tensor) and w.shape == (*a["q"].shape[:-1], a["k"].shape[-2]), f"the weights should have shape (..., Lq, Lk) = {(*a['q'].shape[:-1], a['k'].shape[-2])}, got {getattr(w, 'shape', type(w).__name__)}", inputs=_inputs(a))
-    sums = w.sum(-1)
-    ctx.check(bool((w >= -atol).all()) and torch.allclose(sums, torch.ones_like(sums), rtol=rtol, atol=max(atol, 1e-6)), f"weights over the keys should sum to 1; row sums are {sums.flatten()[:6].tolist()}", inputs=_inputs(a))
-
-
-@sdpa.property("masked_keys_ignored", "masked keys get zero weight, and changing their values changes nothing", tier="public")
-@given(a=gs.attention_inputs(with_mask=True), seed=gs.seeds())
-def _masked_keys_ignored(ctx: Context, a: dict, seed: int) -> None:
-    out, w = ctx.call(a["q"], a["k"], a["v"], a["mask"])
-    mask = a["mask"]
-    ctx.check(bool((w.masked_select(~mask) == 0).all()), "masked keys (mask False) must get exactly zero weight", inputs=_inputs(a))
-    # Change the values and keys at masked positions only: where every query masks a key,
-    # that key's value row cannot matter to anyone.
-    v2 = a["v"].clone()
-    unused = ~mask.any(dim=-2)  # (..., Lk): keys no query attends to
-    v2[unused] = gs.make_tensor(v2[unused].shape, v2.dtype, seed, scale=100.0)
-    out2, _ = ctx.call(a["q"], a["k"], v2, mask)
-    ctx.assert_close(out2, out, inputs=_inputs(a), what="the output after changing values of keys nobody may attend to")
-
-
-@sdpa.property("permutation_equivariant", "permuting keys and values together changes nothing; permuting queries permutes the outputs", tier="public")
-@given(a=gs.attention_inputs(with_mask=False), seed=gs.seeds())
-def _permutations(ctx: Context, a: dict, seed: int) -> None:
-    q, k, v = a["q"], a["k"], a["v"]
-    out, _ = ctx.call(q, k, v)
-    pk = torch.randperm(k.shape[-2], generator=gs.generator(seed))
-    pq = torch.randperm(q.shape[-2], generator=gs.generator(seed + 1))
-    out_k, _ = ctx.call(q, k[..., pk, :], v[..., pk, :])
-    ctx.assert_close(out_k, out, inputs=_inputs(a), what="the output after permuting keys and values together")
-    out_q, _ = ctx.call(q[..., pq, :], k, v)
-    ctx.assert_close(out_q, out[..., pq, :], inputs=_inputs(a), what="the output for permuted queries")
-
-
-@sdpa.property("known_answer", "two keys with scores 0 and ln 3 · √d get weights 1/4 and 3/4", tier="public")
-@given(dtype=gs.float_dtypes())
-def _known_answer(ctx: Context, dtype: torch.dtype) -> None:
-    d = 4
-    q = torch.ones(1, d, dtype=dtype)
-    k = torch.zeros(2, d, dtype=dtype)
-    k[1] = math.log(3.0) * math.sqrt(d) / d  # q·k1 = ln3·√d, so the scaled score is ln 3
-    v = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=dtype)
-    out, w = ctx.call(q, k, v)
-    expected_w = torch.tensor([[0.25, 0.75]], dtype=dtype)
-    ctx.assert_close((out, w), (expected_w.clone(), expected_w), inputs={"q": q, "k": k, "v": v})
-
-
-@sdpa.property("matches_reference", "output and weights equal the reference on random inputs, with and without masks", tier="hidden")
-@given(a=gs.attention_inputs())
-@example(a={"q": torch.ones(1, 3), "k": torch.ones(2, 3), "v": torch.arange(4.0).reshape(2, 2), "mask": None})
-def _matches_reference(ctx: Context, a: dict) -> None:
-    got = ctx.call(a["q"], a["k"], a["v"], a["mask"])
-    ctx.assert_close(got, ctx.ref(a["q"], a["k"], a["v"], a["mask"]), inputs=_inputs(a))
-
-
-@sdpa.property("gradients_match", "gradients with respect to q, k and v equal the reference's", tier="hidden")
-@given(a=gs.attention_inputs(), seed=gs.seeds())
-def _gradients_match(ctx: Context, a: dict, seed: int) -> None:
-    q, k, v, mask = a["q"], a["k"], a["v"], a["mask"]
-    g_out = gs.make_tensor((*q.shape[:-1], v.shape[-1]), q.dtype, seed)
-    _, grads = ctx.student.vjp(ctx.exercise.name, (q, k, v, mask), (g_out, None), [0, 1, 2])
-    qr, kr, vr = (t.clone().requires_grad_(True) for t in (q, k, v))
-    out, _ = ctx.ref(qr, kr, vr, mask)
-    expected = torch.autograd.grad(out, (qr, kr, vr), g_out)
-    ctx.assert_close(tuple(grads["inputs"]), expected, inputs=_inputs(a), what="the gradients (dq, dk, dv)")
-
-
-@sdpa.property("dtype_contract", "the result keeps the input's dtype for float32 and float64", tier="public")
-@given(dtype=gs.float_dtypes(), lq=gs.dims(), lk=gs.dims())
-def _dtype_contract(ctx: Context, dtype: torch.dtype, lq: int, lk: int) -> None:
-    q = gs.make_tensor((lq, 3), dtype, 0)
-    k = gs.make_tensor((lk, 3), dtype, 1)
-    v = gs.make_tensor((lk, 2), dtype, 2)
-    out, w = ctx.call(q, k, v)
-    ctx.check(out.dtype == dtype and w.dtype == dtype, f"inputs were {dtype}, results are {out.dtype} and {w.dtype}", inputs={"q": q, "k": k, "v": v})
-
-
-
-
-# ============================================================================ causal_mask
-
-
-def _top_left_aligned(q_len, k_len=None):
-    k_len = q_len if k_len is None else k_len
-    return torch.ones(q_len, k_len, dtype=torch.bool).tril()
-
-
-def _strictly_lower(q_len, k_len=None):
-    k_len = q_len if k_len is None else k_len
-    return torch.ones(q_len, k_len, dtype=torch.bool).tril(k_len - q_len - 1)
-
-
-def _future_mask(q_len, k_len=None):
-    k_len = q_len if k_len is None else k_len
-    return torch.ones(q_len, k_len, dtype=torch.bool).triu(k_len - q_len + 1)
-
-
-causal = Exercise(
-    "attention.causal_mask",
-    mistakes=[
-        Mistake("top_left_aligned", "your mask is aligned top-left (query i sees keys j ≤ i, like is_causal=True of F.scaled_dot_product_attention); the queries are the LAST q_len positions, so query i sees keys j ≤ i + k_len − q_len", _top_left_aligned),
-        Mistake("strictly_lower", "your mask hides the diagonal (j < i): every token may attend to itself, so keys j ≤ i are visible", _strictly_lower),
-        Mistake("future_mask", "your mask is True on the future keys (the nn.Transformer convention, True = blocked); in this course True means 'may attend'", _future_mask),
-    ],
-)
-
-
-def _lower_triangular(n: int) -> torch.Tensor:
-    """The square causal mask written out with loops: an independent statement of j ≤ i."""
-    return torch.tensor([[j <= i for j in range(n)] for i in range(n)], dtype=torch.bool)
-
-
-@causal.property("returns_bool_mask", "the result is a torch.bool tensor of shape (q_len, k_len)", tier="public")
-@given(sizes=gs.causal_mask_sizes())
-def _returns_bool_mask(ctx: Context, sizes: tuple[int, int]) -> None:
-    q_len, k_len = sizes
-    got = ctx.call(q_len, k_len)
-    ctx.check(isinstance(got, torch.Tensor), f"expected a tensor, got {type(got).__name__}", inputs={"q_len": q_len, "k_len": k_len})
-    ctx.check(got.dtype == torch.bool and tuple(got.shape) == (q_len, k_len), f"expected torch.bool of shape {(q_len, k_len)}, got {got.dtype} of shape {tuple(got.shape)}", inputs={"q_len": q_len, "k_len": k_len})
-
-
-@causal.property("square_lower_triangular", "with k_len left out, query i may attend to exactly the keys j ≤ i", tier="public")
-@given(n=gs.dims(2, 8))  # 1×1 is checked by the other properties; here it would make mistakes indistinguishable
-def _square_lower_triangular(ctx: Context, n: int) -> None:
-    got = ctx.call(n)
-    ctx.assert_close(got, _lower_triangular(n), inputs={"q_len": n}, check_dtype=False)
-
-
-@causal.property("kv_cache_alignment", "with q_len < k_len the queries are the last q_len positions: the mask is the last q_len rows of the square k_len mask", tier="public")
-@given(sizes=gs.causal_mask_sizes())
-@example(sizes=(2, 4))
-@example(sizes=(1, 5))
-def _kv_cache_alignment(ctx: Context, sizes: tuple[int, int]) -> None:
-    q_len, k_len = sizes
-    got = ctx.call(q_len, k_len)
-    expected = _lower_triangular(k_len)[k_len - q_len :]  # (q_len, k_len)
-    ctx.assert_close(got, expected, inputs={"q_len": q_len, "k_len": k_len}, check_dtype=False)
-
-
-@causal.property("matches_reference", "the mask equals the reference for every q_len ≤ k_len, with k_len given or left out", tier="hidden")
-@given(sizes=gs.causal_mask_sizes(), pass_k_len=st.booleans())
-@example(sizes=(3, 5), pass_k_len=True)
-@example(sizes=(4, 4), pass_k_len=False)
-def _causal_matches_reference(ctx: Context, sizes: tuple[int, int], pass_k_len: bool) -> None:
-    q_len, k_len = sizes
-    args = (q_len, k_len) if pass_k_len else (q_len,)
-    ctx.assert_close(ctx.call(*args), ctx.ref(*args), inputs={"q_len": q_len, "k_len": k_len if pass_k_len else "left out"})
-
-
-# ============================================================================ multi_head_attention
+from grader.properties.attention.strategies import mha_inputs, mha_parameters
 
 MHA_ARGS = ("query", "key", "value", "in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias", "num_heads", "mask")
 
@@ -327,7 +118,7 @@ def _heads_by_loop(query, key, value, num_heads, mask):
 
 
 @mha.property("identity_projections_split_heads", "with identity projections and zero biases, head h attends with features [h·d, (h+1)·d) only, scaled by 1/√d, and the heads are concatenated", tier="public")
-@given(a=gs.mha_inputs())
+@given(a=mha_inputs())
 def _identity_projections_split_heads(ctx: Context, a: dict) -> None:
     a = _identity_projections(a)
     got = ctx.call(*_mha_args(a))
@@ -336,7 +127,7 @@ def _identity_projections_split_heads(ctx: Context, a: dict) -> None:
 
 
 @mha.property("permutation_equivariant", "permuting keys and values (and the mask's columns) changes nothing; permuting queries (and the mask's rows) permutes the outputs", tier="public")
-@given(a=gs.mha_inputs(), seed=gs.seeds())
+@given(a=mha_inputs(), seed=gs.seeds())
 def _mha_permutations(ctx: Context, a: dict, seed: int) -> None:
     out = ctx.call(*_mha_args(a))
     pk = torch.randperm(a["key"].shape[1], generator=gs.generator(seed))
@@ -351,7 +142,7 @@ def _mha_permutations(ctx: Context, a: dict, seed: int) -> None:
 
 
 @mha.property("batch_elements_independent", "each sample's output depends only on its own inputs and its own (B, Lq, Lk) mask", tier="public")
-@given(a=gs.mha_inputs(mask_kind="3d", min_batch=2))
+@given(a=mha_inputs(mask_kind="3d", min_batch=2))
 def _batch_elements_independent(ctx: Context, a: dict) -> None:
     out = ctx.call(*_mha_args(a))
     for i in range(a["query"].shape[0]):
@@ -373,8 +164,8 @@ def _hide_keys(mask: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 @mha.property("masked_keys_ignored", "changing the keys and values that no query may attend to changes nothing", tier="public")
-@given(a=gs.mha_inputs(mask_kind="2d"), seed=gs.seeds(), per_sample=st.booleans())
-@example(a={**gs.mha_parameters(2, torch.float32, 0), "query": torch.ones(1, 1, 2), "key": torch.ones(1, 2, 2), "value": torch.arange(4.0).reshape(1, 2, 2), "num_heads": 1, "mask": torch.tensor([[True, False]])}, seed=0, per_sample=False)
+@given(a=mha_inputs(mask_kind="2d"), seed=gs.seeds(), per_sample=st.booleans())
+@example(a={**mha_parameters(2, torch.float32, 0), "query": torch.ones(1, 1, 2), "key": torch.ones(1, 2, 2), "value": torch.arange(4.0).reshape(1, 2, 2), "num_heads": 1, "mask": torch.tensor([[True, False]])}, seed=0, per_sample=False)
 def _mha_masked_keys_ignored(ctx: Context, a: dict, seed: int, per_sample: bool) -> None:
     b, lq, lk = a["query"].shape[0], a["query"].shape[1], a["key"].shape[1]
     mask = a["mask"].expand(b, lq, lk) if per_sample else a["mask"]  # (B, Lq, Lk) or (Lq, Lk)
@@ -389,7 +180,7 @@ def _mha_masked_keys_ignored(ctx: Context, a: dict, seed: int, per_sample: bool)
 
 
 @mha.property("dtype_contract", "the result has shape (B, Lq, E) and the input's dtype, float32 or float64", tier="public")
-@given(a=gs.mha_inputs(mask_kind="none"))
+@given(a=mha_inputs(mask_kind="none"))
 def _mha_dtype_contract(ctx: Context, a: dict) -> None:
     got = ctx.call(*_mha_args(a))
     b, lq, e = a["query"].shape
@@ -418,21 +209,21 @@ def torch_attn_mask(mask: torch.Tensor | None, num_heads: int) -> torch.Tensor |
 
 
 @mha.property("matches_torch_multihead_attention", "the output equals nn.MultiheadAttention(batch_first=True) with the same parameters and the mask's polarity flipped", tier="hidden")
-@given(a=gs.mha_inputs())
+@given(a=mha_inputs())
 def _matches_torch_mha(ctx: Context, a: dict) -> None:
     got = ctx.call(*_mha_args(a))
     ctx.assert_close(got, torch_multihead_attention(a), inputs=_mha_shown(a))
 
 
 @mha.property("matches_reference", "the output equals the reference on random inputs, with no mask, a (Lq, Lk) and a (B, Lq, Lk) mask", tier="hidden")
-@given(a=gs.mha_inputs())
+@given(a=mha_inputs())
 def _mha_matches_reference(ctx: Context, a: dict) -> None:
     got = ctx.call(*_mha_args(a))
     ctx.assert_close(got, ctx.ref(*_mha_args(a)), inputs=_mha_shown(a))
 
 
 @mha.property("gradients_match", "gradients with respect to the inputs and all four parameters equal the reference's", tier="hidden")
-@given(a=gs.mha_inputs(), seed=gs.seeds())
+@given(a=mha_inputs(), seed=gs.seeds())
 def _mha_gradients_match(ctx: Context, a: dict, seed: int) -> None:
     g_out = gs.make_tensor(tuple(a["query"].shape), a["query"].dtype, seed)
     wrt = list(range(7))  # query, key, value, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias
@@ -441,3 +232,4 @@ def _mha_gradients_match(ctx: Context, a: dict, seed: int) -> None:
     out = ctx.ref(*leaves, a["num_heads"], a["mask"])
     expected = torch.autograd.grad(out, leaves, g_out)
     ctx.assert_close(tuple(grads["inputs"]), expected, inputs=_mha_shown(a), what="the gradients (query, key, value, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias)")
+

@@ -1,0 +1,56 @@
+"""Hypothesis strategies of the attention exercises: causal mask sizes and the inputs and packed
+parameters of multi-head attention (attend_masks, shared with the transformer topic, stays in
+grader/strategies.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from hypothesis import strategies as st
+
+from grader.strategies import attend_masks, dims, float_dtypes, make_tensor, seeds
+
+
+@st.composite
+def causal_mask_sizes(draw: st.DrawFn, *, max_len: int = 8) -> tuple[int, int]:
+    """(q_len, k_len) with 1 ≤ q_len ≤ k_len: the queries are the last q_len of k_len positions."""
+    k_len = draw(dims(1, max_len))
+    return draw(dims(1, k_len)), k_len
+
+
+def mha_parameters(embed_dim: int, dtype: torch.dtype, seed: int) -> dict[str, torch.Tensor]:
+    """Packed nn.MultiheadAttention parameters; weights scaled by 1/√E so that scores are O(1), not saturated."""
+    w = embed_dim**-0.5
+    return {
+        "in_proj_weight": make_tensor((3 * embed_dim, embed_dim), dtype, seed, scale=w),
+        "in_proj_bias": make_tensor((3 * embed_dim,), dtype, seed + 1, scale=0.3),
+        "out_proj_weight": make_tensor((embed_dim, embed_dim), dtype, seed + 2, scale=w),
+        "out_proj_bias": make_tensor((embed_dim,), dtype, seed + 3, scale=0.3),
+    }
+
+
+@st.composite
+def mha_inputs(draw: st.DrawFn, *, mask_kind: str | None = None, min_batch: int = 1) -> dict[str, Any]:
+    """query (B, Lq, E), key and value (B, Lk, E), packed parameters, num_heads and a mask.
+
+    E = num_heads · head_dim ≤ 8; Lq and Lk are drawn independently (cross-attention).
+    ``mask_kind``: "none", "2d" (Lq, Lk) or "3d" (B, Lq, Lk); drawn when None.
+    """
+    num_heads = draw(st.sampled_from((1, 2, 4)))
+    embed_dim = num_heads * draw(dims(1, 8 // num_heads))
+    b, lq, lk = draw(dims(min_batch, 3)), draw(dims(1, 5)), draw(dims(1, 5))
+    dtype = draw(float_dtypes())
+    seed = draw(seeds())
+    kind = mask_kind or draw(st.sampled_from(("none", "2d", "3d")))
+    mask = None if kind == "none" else attend_masks((lq, lk) if kind == "2d" else (b, lq, lk), seed + 10)
+    return {
+        "query": make_tensor((b, lq, embed_dim), dtype, seed),
+        "key": make_tensor((b, lk, embed_dim), dtype, seed + 1),
+        "value": make_tensor((b, lk, embed_dim), dtype, seed + 2),
+        **mha_parameters(embed_dim, dtype, seed + 3),
+        "num_heads": num_heads,
+        "mask": mask,
+    }
+
