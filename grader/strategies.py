@@ -444,34 +444,6 @@ def coupling_inputs(draw: st.DrawFn, *, dtype: torch.dtype | None = None) -> dic
     return {"mask": mask, "scale_net": scale_net, "shift_net": shift_net, "x": make_tensor((b, d), dtype, seed + 101)}
 
 
-# ---- vq ----
-
-
-def nearest_gap(z_e: torch.Tensor, codebook: torch.Tensor) -> float:
-    """Smallest gap between the nearest and second-nearest squared distance over positions (float64)."""
-    flat = z_e.double().permute(0, 2, 3, 1).reshape(-1, z_e.shape[1])
-    d2 = ((flat[:, None, :] - codebook.double()[None]) ** 2).sum(-1)
-    if d2.shape[1] < 2:
-        return float("inf")
-    two = d2.topk(2, dim=1, largest=False).values
-    return float((two[:, 1] - two[:, 0]).min())
-
-
-@st.composite
-def vq_inputs(draw: st.DrawFn) -> dict[str, Any]:
-    """z_e (B, D, H, W), codebook (K, D) and beta; near-ties of the nearest codeword are rejected
-    (ties are outside the contract, and float32 rounding may break near-ties either way)."""
-    from hypothesis import assume
-
-    b, d, h, w, k = draw(dims(1, 3)), draw(dims(1, 4)), draw(dims(1, 4)), draw(dims(1, 4)), draw(dims(1, 8))
-    dtype, seed = draw(float_dtypes()), draw(seeds())
-    codebook = make_tensor((k, d), dtype, seed)
-    z_e = make_tensor((b, d, h, w), dtype, seed + 1)
-    assume(nearest_gap(z_e, codebook) > 1e-3)
-    beta = draw(st.sampled_from((0.25, 0.1, 0.5, 2.0)))  # never 1: it would hide which term carries beta
-    return {"z_e": z_e, "codebook": codebook, "beta": beta}
-
-
 # ---- vit ----
 
 

@@ -1,4 +1,4 @@
-"""Properties of the vector-quantization exercise (q39, q40)."""
+"""Properties and known mistakes of ``vq.vector_quantize``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from typing import Any
 import torch
 from hypothesis import example, given
 
-from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
-
-# ----------------------------------------------------------------------------- known mistakes
+from grader.properties.vq import strategies as gs
 
 
 def _by_distance(flat, codebook):
@@ -61,8 +59,6 @@ vector_quantize = Exercise(
     ],
 )
 
-# ----------------------------------------------------------------------------- helpers
-
 
 def _forget_calls(ctx: Context) -> None:
     """The checks that follow are about gradients or dtypes, not values: forget the recorded
@@ -85,9 +81,6 @@ def _triple(ctx: Context, result: Any, a: dict[str, Any]) -> tuple[Any, Any, Any
 
 def _as_zero(g: Any, like: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(like) if g is None else g
-
-
-# ----------------------------------------------------------------------------- properties
 
 
 @vector_quantize.property("nearest_codeword", "indices (B, H, W) name the nearest codeword of every position, and z_q holds that codeword there", tier="public")

@@ -1,0 +1,12 @@
+"""Properties of the vector-quantization exercise (q39, q40).
+
+One module per exercise (registered in import order, the catalog's order); helpers used by
+several exercises in ``_shared``, this topic's Hypothesis strategies in ``strategies``.
+"""
+
+from __future__ import annotations
+
+from grader.properties.vq import vector_quantize  # noqa: F401 (registers, in this order)
+from grader.properties.vq.vector_quantize import _by_distance, _dot_product_nearest, _flat_indices, _loss_sums_channels, _no_permute
+
+__all__ = ["_by_distance", "_dot_product_nearest", "_flat_indices", "_loss_sums_channels", "_no_permute"]
