@@ -58,6 +58,8 @@ def _filter_variant(logits, temperature=1.0, top_k=None, top_p=None, *, ties=Tru
     return out if scale_first or multiply else out / temperature
 
 
+# ----------------------------------------------------------------------------- diagnoses
+
 def _identical(got: Any, wrong: Any) -> bool:
     """Like the engine's match of an output with a mistake's, but dtypes must agree and ±inf
     must sit at the same places (the engine accepts any value where the mistake has -inf)."""

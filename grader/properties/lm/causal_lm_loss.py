@@ -14,9 +14,6 @@ from grader.properties.lm import strategies as gs
 from grader.properties.lm._shared import strict_diagnoses
 
 
-# Seeded statistical tests check each category of the draws (a token, "became [MASK]", …) with
-# the Chernoff bound of grader/stats.py: a correct implementation fails one example with
-# probability at most 1e-9, a grading run with probability below 1e-7.
 def _token_losses(logits, labels, ignore_index):
     """(B, L-1) per-target cross-entropy, 0 where the target is ignored."""
     return F.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:], ignore_index=ignore_index, reduction="none")

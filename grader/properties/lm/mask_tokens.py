@@ -11,6 +11,10 @@ from grader.properties.lm import strategies as gs
 from grader.properties.lm._shared import strict_diagnoses
 from grader.stats import implausible
 
+# Seeded statistical tests check each category of the draws (a token, "became [MASK]", …) with
+# the Chernoff bound of grader/stats.py: a correct implementation fails one example with
+# probability at most 1e-9, a grading run with probability below 1e-7.
+
 
 def _mlm_variant(input_ids, mask_token_id, vocab_size, special_tokens_mask, generator, mlm_probability=0.15, *, labels_all=False, specials=True, random_p=0.5, labels_late=False, mask_p=0.8, use_generator=True):
     """BERT masking with one known mistake switched on (the defaults are correct)."""

@@ -11,6 +11,10 @@ from grader.properties.lm import strategies as gs
 from grader.properties.lm._shared import _filter_variant, _kept_by_statement, strict_diagnoses
 from grader.stats import implausible
 
+# Seeded statistical tests check each category of the draws (a token, "became [MASK]", …) with
+# the Chernoff bound of grader/stats.py: a correct implementation fails one example with
+# probability at most 1e-9, a grading run with probability below 1e-7.
+
 
 def _sample_greedy(logits, generator, temperature=1.0, top_k=None, top_p=None):
     return logits.argmax(dim=-1)

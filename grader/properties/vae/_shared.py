@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+# ----------------------------------------------------------------------------- helpers
 
 def _grads_or_zeros(grads: list[Any], like: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
     """Gradients from a vjp, with None (the input was not used at all) read as zeros."""

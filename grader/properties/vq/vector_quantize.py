@@ -10,6 +10,7 @@ from hypothesis import example, given
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.vq import strategies as gs
 
+# ----------------------------------------------------------------------------- known mistakes
 
 def _by_distance(flat, codebook):
     return ((flat[:, None, :] - codebook[None]) ** 2).sum(-1).argmin(1)
@@ -60,6 +61,8 @@ vector_quantize = Exercise(
 )
 
 
+# ----------------------------------------------------------------------------- helpers
+
 def _forget_calls(ctx: Context) -> None:
     """The checks that follow are about gradients or dtypes, not values: forget the recorded
     calls, so that a failure names no value-level mistake (one may coincide with the right
@@ -82,6 +85,8 @@ def _triple(ctx: Context, result: Any, a: dict[str, Any]) -> tuple[Any, Any, Any
 def _as_zero(g: Any, like: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(like) if g is None else g
 
+
+# ----------------------------------------------------------------------------- properties
 
 @vector_quantize.property("nearest_codeword", "indices (B, H, W) name the nearest codeword of every position, and z_q holds that codeword there", tier="public")
 @given(a=gs.vq_inputs())
