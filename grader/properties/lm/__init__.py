@@ -7,7 +7,10 @@ several exercises in ``_shared``, this topic's Hypothesis strategies in ``strate
 
 from __future__ import annotations
 
-from grader.properties.lm import causal_lm_loss, filter_logits, greedy_decode, mask_tokens, prepend_soft_prompt, sample_next_token  # noqa: F401 (registers, in this order)
+# Importing an exercise's module registers it: the catalog's order, which isort must not change.
+# isort: off
+from grader.properties.lm import causal_lm_loss, filter_logits, sample_next_token, greedy_decode, mask_tokens, prepend_soft_prompt  # noqa: F401
+# isort: on
 from grader.properties.lm._shared import _filter_variant
 from grader.properties.lm.causal_lm_loss import _loss_ignored_in_denominator, _loss_mean_over_sequences, _loss_no_shift, _loss_shift_reversed
 from grader.properties.lm.filter_logits import _filter_crossing_dropped, _filter_temperature_last, _filter_temperature_multiplied, _filter_topk_indices

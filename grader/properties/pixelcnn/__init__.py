@@ -13,7 +13,10 @@ several exercises in ``_shared``, this topic's Hypothesis strategies in ``strate
 
 from __future__ import annotations
 
-from grader.properties.pixelcnn import causal_mask, masked_conv2d, sample  # noqa: F401 (registers, in this order)
+# Importing an exercise's module registers it: the catalog's order, which isort must not change.
+# isort: off
+from grader.properties.pixelcnn import causal_mask, masked_conv2d, sample  # noqa: F401
+# isort: on
 from grader.properties.pixelcnn._shared import (
     _mask_centre_ignores_channels,
     _mask_groups_interleaved,

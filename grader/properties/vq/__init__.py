@@ -6,7 +6,10 @@ several exercises in ``_shared``, this topic's Hypothesis strategies in ``strate
 
 from __future__ import annotations
 
-from grader.properties.vq import vector_quantize  # noqa: F401 (registers, in this order)
+# Importing an exercise's module registers it: the catalog's order, which isort must not change.
+# isort: off
+from grader.properties.vq import vector_quantize  # noqa: F401
+# isort: on
 from grader.properties.vq.vector_quantize import _by_distance, _dot_product_nearest, _flat_indices, _loss_sums_channels, _no_permute
 
 __all__ = ["_by_distance", "_dot_product_nearest", "_flat_indices", "_loss_sums_channels", "_no_permute"]
