@@ -4,7 +4,11 @@
     grade                                           progress summary and what to do next
     grade show q46 [--answer] [--lang ru|en]        read a question of the bank
     grade check-bank [PATH]                         validate a question bank file
+    grade check-course                              check that every exercise of the course is complete
     grade batch CLASS_DIR --csv grades.csv          grade one folder per student
+    grade export OUT --format csv --output FILE     export a graded class (csv json junit gradescope prairielearn)
+    grade report OUT [--html report.html]           what the class got wrong
+    grade bundle gradescope autograder.zip          a Gradescope autograder
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from rich.console import Console
 from grader import __version__, paths
 from grader.errors import UsageError
 
-SUBCOMMANDS = ("show", "check-bank", "batch")
+SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -37,6 +41,17 @@ class Device(StrEnum):
 class Format(StrEnum):
     text = "text"
     json = "json"
+    junit = "junit"
+    gradescope = "gradescope"
+    prairielearn = "prairielearn"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+    junit = "junit"
+    gradescope = "gradescope"
+    prairielearn = "prairielearn"
 
 
 class Lang(StrEnum):
@@ -52,13 +67,13 @@ def _fail(message: str) -> typer.Exit:
 grade_app = typer.Typer(add_completion=False, rich_markup_mode=None, help=__doc__)
 
 
-@grade_app.command(epilog="More: `grade show q46 [--answer]`, `grade check-bank [PATH]`, `grade batch CLASS_DIR --csv FILE`.")
+@grade_app.command(epilog="More: `grade show q46 [--answer]`, `grade check-bank [PATH]`, `grade check-course`, `grade batch CLASS_DIR --csv FILE`.")
 def grade(
     targets: Annotated[list[str] | None, typer.Argument(help="Questions (q46), exercises (flows.log_prob) or topics (flows).", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Grade every exercise.")] = False,
     submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules [default: the course's exercises/].", show_default=False)] = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto (CPU, plus CUDA when available).")] = Device.auto,
-    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    fmt: Annotated[Format, typer.Option("--format", help="text, json, or a hand-off document: junit, gradescope, prairielearn (points from grading.toml).")] = Format.text,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds one call of your code may take.", min=0.1)] = 10.0,
     exercise_timeout: Annotated[float, typer.Option("--exercise-timeout", help="Seconds one exercise may take in all.", min=1.0)] = 120.0,
     memory: Annotated[int, typer.Option("--memory-mb", help="Memory the worker may use, in MiB (host memory; on CUDA also GPU memory).", min=64)] = 4096,
@@ -77,6 +92,7 @@ def grade(
 
         exercise_ids, notes = (list(EXERCISES), []) if all_ else resolve(targets or [])
         folder = _submission(submission)
+        policy = _policy() if fmt not in (Format.text, Format.json) else None
     except UsageError as exc:
         raise _fail(str(exc)) from None
     if fmt is Format.text:
@@ -111,9 +127,20 @@ def grade(
         _record(report, record_run)
     if fmt is Format.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    elif policy is not None:
+        from grader.exports.classdata import score_single_run
+        from grader.exports.export import render_single
+
+        sys.stdout.write(render_single(score_single_run(report, exercise_ids, policy), fmt.value))
     else:
         render.report_footer(out, report)
     raise typer.Exit(0 if report.passed else 1)
+
+
+def _policy() -> object:
+    from grader.exports.policy import load_policy
+
+    return load_policy()
 
 
 def _submission(submission: Path | None) -> Path:
@@ -210,6 +237,22 @@ def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [
     out.print(f"{target}: {len(bank.questions)} questions in {len(bank.sections)} sections, all valid.")
 
 
+@tools_app.command("check-course")
+def check_course() -> None:
+    """The course author's check: stubs, solutions, properties, mistakes, wrong implementations, question links."""
+    from grader.catalog import EXERCISES
+    from grader.course_check import check_course as run_checks
+    from grader.course_check import report_lines
+
+    root = paths.course_root()
+    if not (root / "exercises").is_dir():
+        raise _fail(f"{root} has no exercises/ folder; run in a genlab checkout or set GENLAB_COURSE to the course folder")
+    findings = run_checks(root)
+    for line in report_lines(findings, len(EXERCISES)):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)  # one line per problem, for grep
+    raise typer.Exit(1 if findings else 0)
+
+
 @tools_app.command("batch")
 def batch(
     class_dir: Annotated[Path, typer.Argument(help="A folder with one sub-folder of topic modules per student.")],
@@ -246,6 +289,70 @@ def batch(
                 raise _fail(f"cannot write {path}: {exc.strerror}") from None
             out.print(f"wrote {path}")
     out.print(f"graded {len(grades)} students")
+
+
+@tools_app.command("export")
+def export(
+    outdir: Annotated[Path, typer.Argument(help="The folder `grade batch CLASS --out DIR` wrote.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, json, junit (one file); gradescope, prairielearn (a folder, one results.json per student).")],
+    output: Annotated[Path, typer.Option("--output", help="The file (or folder) to write.")],
+    policy: Annotated[Path | None, typer.Option("--policy", help="The grading policy [default: grading.toml at the course root, else 1 point per exercise].", show_default=False)] = None,
+) -> None:
+    """Export a graded class without grading again; points follow the course's grading.toml."""
+    from grader.exports.export import export as write_export
+    from grader.exports.policy import load_policy
+
+    try:
+        written = write_export(outdir, fmt.value, output, load_policy(policy))
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {output}" + (f" ({len(written)} students)" if fmt.value in ("gradescope", "prairielearn") else ""))
+
+
+@tools_app.command("report")
+def report(
+    outdir: Annotated[Path, typer.Argument(help="The folder `grade batch CLASS --out DIR` wrote.")],
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page here.", show_default=False)] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="The grading policy [default: grading.toml at the course root].", show_default=False)] = None,
+) -> None:
+    """Summarise a graded class: scores, pass rates, the mistakes most students made."""
+    from grader.exports.class_stats import class_stats
+    from grader.exports.classdata import score_class
+    from grader.exports.outdir import read_outdir
+    from grader.exports.policy import load_policy
+    from grader.exports.report_text import print_report
+
+    try:
+        scored = score_class(read_outdir(outdir), load_policy(policy))
+        stats = class_stats(scored)
+        print_report(out, scored, stats)
+        if html is not None:
+            from grader.exports.report_html import render
+
+            try:
+                html.write_text(render(scored, stats), encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {html}: {exc.strerror}") from None
+            out.print(f"wrote {html}")
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+
+
+@tools_app.command("bundle")
+def bundle(
+    kind: Annotated[str, typer.Argument(help="gradescope")],
+    path: Annotated[Path, typer.Argument(help="The file to write, e.g. autograder.zip.")],
+) -> None:
+    """Package the course for an autograding service."""
+    if kind != "gradescope":
+        raise _fail(f"unknown bundle '{kind}'; this version writes: gradescope")
+    from grader.exports.bundle_gradescope import write_bundle
+
+    try:
+        names = write_bundle(path)
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {path} ({len(names)} files); upload it as the assignment's autograder")
 
 
 def main(argv: list[str] | None = None) -> None:

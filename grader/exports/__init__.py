@@ -1,0 +1,1 @@
+"""Hand grades to the tools instructors use: one module per format, one scoring module behind them all."""

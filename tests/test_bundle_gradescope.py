@@ -1,0 +1,80 @@
+"""The Gradescope autograder bundle: its run_autograder on a fake /autograder tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import ROOT, SUBMISSIONS, run_grade
+
+pytestmark = pytest.mark.slow
+TARGET = "attention.scaled_dot_product_attention"
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bundle") / "autograder.zip"
+    proc = run_grade("bundle", "gradescope", str(path))
+    assert proc.returncode == 0, proc.stderr
+    return path
+
+
+def test_zip_has_the_scripts_at_its_root(bundle) -> None:
+    with zipfile.ZipFile(bundle) as z:
+        names = set(z.namelist())
+        assert {"setup.sh", "run_autograder", "genlab/pyproject.toml", "genlab/grader/cli.py", "genlab/solutions/attention.py"} <= names
+        assert not any("__pycache__" in n for n in names)
+        for script in ("setup.sh", "run_autograder"):
+            assert stat.S_IMODE(z.getinfo(script).external_attr >> 16) & 0o111
+        assert "torch==2.13.0" in z.read("setup.sh").decode() and "bubblewrap" in z.read("setup.sh").decode()
+
+
+def run_autograder(bundle: Path, tmp: Path, submission: Path | None) -> dict:
+    root = tmp / "autograder"
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(root / "source")
+    if submission is not None:
+        shutil.copytree(submission, root / "submission")
+    env = {**os.environ, "GENLAB_AUTOGRADER_ROOT": str(root), "GENLAB_PYTHON": sys.executable, "GENLAB_TARGETS": TARGET, "GENLAB_MAX_EXAMPLES": "5"}
+    env.pop("PYTHONPATH", None)  # the bundle's own copy of genlab must do the grading
+    env["PYTHONPATH"] = str(root / "source" / "genlab")
+    proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((root / "results" / "results.json").read_text())
+    assert isinstance(doc["score"], int | float) and isinstance(doc["tests"], list) and isinstance(doc["output"], str)
+    return doc
+
+
+def _submission(tmp: Path, source: Path) -> Path:
+    folder = tmp / "sub"
+    folder.mkdir()
+    shutil.copy(source / "attention.py", folder / "attention.py")
+    return folder
+
+
+def test_correct_submission_gets_full_marks(bundle, tmp_path) -> None:
+    doc = run_autograder(bundle, tmp_path, _submission(tmp_path, ROOT / "solutions"))
+    assert doc["tests"] and doc["score"] == sum(t["max_score"] for t in doc["tests"]) > 0
+
+
+def test_wrong_submission_loses_points(bundle, tmp_path) -> None:
+    doc = run_autograder(bundle, tmp_path, _submission(tmp_path, SUBMISSIONS / "allclose_patch"))
+    assert doc["score"] < sum(t["max_score"] for t in doc["tests"]) and any(t["status"] == "failed" for t in doc["tests"])
+
+
+def test_hostile_submission_gets_no_fake_success(bundle, tmp_path) -> None:
+    doc = run_autograder(bundle, tmp_path, _submission(tmp_path, SUBMISSIONS / "fake_exit"))
+    assert doc["score"] < sum(t["max_score"] for t in doc["tests"])
+
+
+def test_results_are_written_even_when_grading_fails(bundle, tmp_path) -> None:
+    doc = run_autograder(bundle, tmp_path, None)  # no submission folder at all: grade exits with an error
+    assert doc["score"] == 0 and doc["tests"] == [] and "could not grade" in doc["output"]
