@@ -20,7 +20,7 @@ from transformers.generation.logits_process import LogitsProcessorList, Temperat
 from transformers.loss.loss_utils import ForCausalLMLoss
 
 from grader import fixtures
-from grader import strategies as gs
+from grader.properties.lm import strategies as gs
 from grader.reference import load_reference
 from tests.harness import SOLUTIONS
 

@@ -18,9 +18,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from grader import fixtures
-from grader import strategies as gs
 from grader.properties import pixelcnn as props
+from grader.properties.pixelcnn import strategies as gs
 from grader.reference import load_reference
+from grader.stats import implausible
 from tests.harness import SOLUTIONS, failed_properties, grade_impl
 from tests.wrong.pixelcnn import EXTRA
 
@@ -228,7 +229,7 @@ def test_sample_joint_distribution_is_the_chain_rule(chw: tuple[int, int, int], 
     counts = torch.bincount(props.image_codes(draws, num_values), minlength=len(exact))
     # A Chernoff bound per image with a union bound: a correct sampler fails with probability < 1e-9.
     table = [(str(k), int(counts[n]), props.DRAWS, p) for n, (k, p) in enumerate(exact.items())]
-    assert props.implausible(table) is None
+    assert implausible(table) is None
 
 
 def test_sample_marginals_follow_softmax() -> None:
@@ -237,7 +238,7 @@ def test_sample_marginals_follow_softmax() -> None:
     counts = F.one_hot(draws.long(), 4).sum(dim=0)  # (C, H, W, V)
     probs = model.base.softmax(dim=1).permute(0, 2, 3, 1)  # (C, H, W, V)
     table = [(str(index), int(counts[index]), props.DRAWS, float(probs[index])) for index in itertools.product(range(2), range(3), range(3), range(4))]
-    assert props.implausible(table) is None  # false failure < 1e-9, as in the properties
+    assert implausible(table) is None  # false failure < 1e-9, as in the properties
 
 
 # ----------------------------------------------------------------------------- more wrong variants

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
-from grader import strategies as gs
+from grader.properties.vae import strategies as gs
 from grader.reference import load_reference
 from tests.harness import SOLUTIONS
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from diffusers.models.autoencoders.vae import VectorQuantizer
 
-from grader import strategies as gs
+from grader.properties.vq import strategies as gs
 from grader.reference import load_reference
 from tests.harness import SOLUTIONS, failed_properties, grade_impl
 from tests.wrong.vq import EXTRA

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.catalog import EXERCISES
+from grader.catalog import EXERCISES, exercises_of_topic, topic_of
 from grader.connection import LocalConnection
 from grader.runner import grade_exercise
 from grader.worker import load_topic_from
@@ -14,6 +14,13 @@ from tests.harness import ALL_PROPERTIES, CAUGHT_BY, EXERCISES_DIR, IMPLEMENTED,
 
 def test_registry_uses_catalog_ids() -> None:
     assert set(REGISTRY) <= set(EXERCISES)
+
+
+def test_each_topic_registers_in_catalog_order() -> None:
+    """A topic's package imports its exercise modules in the catalog's order (listings follow it)."""
+    for topic in {topic_of(ex) for ex in REGISTRY}:
+        registered = [ex for ex in REGISTRY if topic_of(ex) == topic]
+        assert registered == [ex for ex in exercises_of_topic(topic) if ex in registered], topic
 
 
 @pytest.mark.parametrize("exercise_id", IMPLEMENTED)

@@ -1,4 +1,4 @@
-"""Properties of the vector-quantization exercise (q39, q40)."""
+"""Properties and known mistakes of ``vq.vector_quantize``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from typing import Any
 import torch
 from hypothesis import example, given
 
-from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.vq import strategies as gs
 
 # ----------------------------------------------------------------------------- known mistakes
-
 
 def _by_distance(flat, codebook):
     return ((flat[:, None, :] - codebook[None]) ** 2).sum(-1).argmin(1)
@@ -61,8 +60,8 @@ vector_quantize = Exercise(
     ],
 )
 
-# ----------------------------------------------------------------------------- helpers
 
+# ----------------------------------------------------------------------------- helpers
 
 def _forget_calls(ctx: Context) -> None:
     """The checks that follow are about gradients or dtypes, not values: forget the recorded
@@ -88,7 +87,6 @@ def _as_zero(g: Any, like: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- properties
-
 
 @vector_quantize.property("nearest_codeword", "indices (B, H, W) name the nearest codeword of every position, and z_q holds that codeword there", tier="public")
 @given(a=gs.vq_inputs())
