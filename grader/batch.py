@@ -172,9 +172,9 @@ def _notebook_folder(folder: Path) -> bool:
 def _grade_notebook(folder: Path, exercise_ids: list[str], **run: Any) -> Any:
     """Grade a student's notebook through its generated topic modules. A notebook that cannot be
     used (unreadable, two of them, a syntax error) grades every exercise as an error with the reason."""
-    from grader.catalog import EXERCISES
+    from grader.core.catalog import EXERCISES
+    from grader.core.results import ExerciseResult, GradeReport
     from grader.notebook import open_notebook
-    from grader.results import ExerciseResult, GradeReport
     from grader.session import grade_run
 
     notebooks = sorted(folder.glob("*.ipynb"))

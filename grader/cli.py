@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from grader import __version__, paths
+from grader import __version__
+from grader.core import paths
 from grader.errors import UsageError
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def grade(
     if not targets and not all_:
         raise typer.Exit(_summary())
     try:
-        from grader.catalog import EXERCISES
+        from grader.core.catalog import EXERCISES
         from grader.targets import resolve
 
         exercise_ids, notes = (list(EXERCISES), []) if all_ else resolve(targets or [])
@@ -206,7 +207,7 @@ def _submission(submission: Path | None) -> Path:
 
 
 def _record(report: object, record_run: object) -> None:
-    from grader.store import Store, StoreError
+    from grader.core.store import Store, StoreError
 
     try:
         with Store.open(paths.progress_path()) as store:
@@ -217,10 +218,10 @@ def _record(report: object, record_run: object) -> None:
 
 def _summary() -> int:
     from grader import render
-    from grader.bank import BankError, load_bank
-    from grader.catalog import EXERCISES
+    from grader.core.bank import BankError, load_bank
+    from grader.core.catalog import EXERCISES
+    from grader.core.store import Store, StoreError
     from grader.runner import code_hash
-    from grader.store import Store, StoreError
 
     try:
         bank = load_bank(paths.bank_path())
@@ -263,7 +264,7 @@ def show(
 ) -> None:
     """Print a question, its quiz items and its exercises."""
     from grader import render
-    from grader.bank import BankError, load_bank
+    from grader.core.bank import BankError, load_bank
 
     try:
         bank = load_bank(paths.bank_path())
@@ -280,7 +281,7 @@ def show(
 
 def _shuffle_seed() -> str:
     """The course copy's option-order seed (as the TUI uses); '' (file order) without a usable store."""
-    from grader.store import Store, StoreError
+    from grader.core.store import Store, StoreError
 
     try:
         with Store.open(paths.progress_path()) as store:
@@ -293,7 +294,7 @@ def _shuffle_seed() -> str:
 @tools_app.command("check-bank")
 def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [default: the course's questions.yaml].", show_default=False)] = None) -> None:
     """Validate a question bank; lists every problem with its line."""
-    from grader.bank import BankError, load_bank, position_warning
+    from grader.core.bank import BankError, load_bank, position_warning
 
     target = path or paths.bank_path()
     try:
@@ -310,7 +311,7 @@ def check_bank(path: Annotated[Path | None, typer.Argument(help="The bank file [
 @tools_app.command("check-course")
 def check_course() -> None:
     """The course author's check: stubs, solutions, properties, mistakes, wrong implementations, question links."""
-    from grader.catalog import EXERCISES
+    from grader.core.catalog import EXERCISES
     from grader.course_check import check_course as run_checks
     from grader.course_check import report_lines
 
@@ -343,7 +344,7 @@ def batch(
 
     from grader.batch import grade_class, write_csv, write_json
     from grader.batch_progress import make_progress
-    from grader.catalog import EXERCISES
+    from grader.core.catalog import EXERCISES
     from grader.limits import Limits
     from grader.targets import resolve
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.bank import BankError, load_bank
-from grader.catalog import EXERCISES, name_of, topic_of
+from grader.core.bank import BankError, load_bank
+from grader.core.catalog import EXERCISES, name_of, topic_of
 
 MIN_MISTAKES = 3
 TIERS = ("public", "hidden")
@@ -244,11 +244,11 @@ def _check_strays(ids: list[str], registry: Mapping[str, Any], caught_by: Mappin
     findings = []
     for ex in registry:
         if ex not in ids:
-            findings.append(Finding(ex, _properties_file(ex), f"registers exercise {ex}, which is not in grader/catalog.py; add it to the catalog or remove it"))
+            findings.append(Finding(ex, _properties_file(ex), f"registers exercise {ex}, which is not in grader/core/catalog.py; add it to the catalog or remove it"))
     for ex, prop in caught_by:
         exercise = registry.get(ex)
         if ex not in ids and ex not in registry:
-            findings.append(Finding(ex, f"tests/wrong/{topic_of(ex)}", f"CAUGHT_BY names exercise {ex}, which is not in grader/catalog.py; fix the id or remove the entry"))
+            findings.append(Finding(ex, f"tests/wrong/{topic_of(ex)}", f"CAUGHT_BY names exercise {ex}, which is not in grader/core/catalog.py; fix the id or remove the entry"))
         elif exercise is not None and all(p.name != prop for p in exercise.properties):
             findings.append(Finding(ex, f"tests/wrong/{topic_of(ex)}", f"CAUGHT_BY names property {prop!r}, which {ex} does not have; rename or remove the entry"))
     return findings

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.catalog import EXERCISES, TOPICS, exercises_of_topic, name_of, topic_of
+from grader.core.catalog import EXERCISES, TOPICS, exercises_of_topic, name_of, topic_of
 from grader.errors import UsageError
 
 TEMP_PREFIX = "genlab-notebook-"

@@ -6,10 +6,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from grader.bank import Bank, Question
-from grader.catalog import EXERCISES
-from grader.results import ExerciseResult, GradeReport
-from grader.store import GradingRun
+from grader.core.bank import Bank, Question
+from grader.core.catalog import EXERCISES
+from grader.core.results import ExerciseResult, GradeReport
+from grader.core.store import GradingRun
 
 MARKS = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[yellow]○[/]", "not_run": "[dim]·[/]"}
 
@@ -109,7 +109,7 @@ def question(console: Console, q: Question, lang: str, *, with_answer: bool, see
 
     Options appear in the student's order for ``seed`` (the same letters as in the TUI).
     """
-    from grader.shuffle import LETTERS, option_order
+    from grader.core.shuffle import LETTERS, option_order
 
     console.print(f"[bold]{q.id}[/] [dim]{escape(q.topic.get(lang))}[/]")
     console.print(escape(q.prompt.get(lang)))

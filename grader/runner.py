@@ -9,12 +9,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from grader.catalog import EXERCISES, topic_of
 from grader.connection import Connection
+from grader.core.catalog import EXERCISES, topic_of
+from grader.core.results import ExerciseResult, PropertyResult
 from grader.failures import Abort, PropertyFailure
 from grader.properties.api import Context, Exercise, Property
 from grader.reference import load_reference
-from grader.results import ExerciseResult, PropertyResult
 from grader.student import Student
 
 DEFAULT_CALL_TIMEOUT = 10.0

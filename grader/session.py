@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.catalog import EXERCISES, topic_of
+from grader.core.catalog import EXERCISES, topic_of
+from grader.core.results import ExerciseResult, GradeReport
+from grader.core.store import GradingRun, Store, now_iso
 from grader.errors import UsageError
 from grader.limits import Limits
-from grader.results import ExerciseResult, GradeReport
-from grader.store import GradingRun, Store, now_iso
 
 
 def grade_run(

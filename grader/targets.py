@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from grader.catalog import EXERCISES, THEORY_ONLY, TOPICS, exercises_of_topic
+from grader.core.catalog import EXERCISES, THEORY_ONLY, TOPICS, exercises_of_topic
 from grader.errors import UsageError
 
 QUESTION_IDS = [f"q{n}" for n in range(1, 83)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from grader.core.results import GradeReport
 from grader.properties import attention as props
-from grader.results import GradeReport
 from tests.harness import grade_impl
 from tests.wrong.attention import sdpa_keys_sorted
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.connection import LocalConnection
+from grader.core.results import ExerciseResult
 from grader.properties import load_all
 from grader.reference import load_reference
-from grader.results import ExerciseResult
 from grader.runner import grade_exercise
 
 ROOT = Path(__file__).resolve().parent.parent

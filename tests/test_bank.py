@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.bank import BankError, load_bank, normalize_formula, parse_bank
-from grader.catalog import EXERCISES, THEORY_ONLY
+from grader.core.bank import BankError, load_bank, normalize_formula, parse_bank
+from grader.core.catalog import EXERCISES, THEORY_ONLY
 from tests.cli_helpers import ROOT, run_grade
 
 BANK = ROOT / "questions.yaml"

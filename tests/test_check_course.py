@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog import EXERCISES
+from grader.core.catalog import EXERCISES
 from grader.course_check import Finding, check_course, load_caught_by, report_lines
 from grader.properties import load_all
 from tests.cli_helpers import ROOT, run_grade
@@ -149,7 +149,7 @@ def test_a_property_without_a_wrong_implementation_is_reported(course: Path) -> 
 def test_a_wrong_implementation_for_an_unknown_exercise_is_reported(course: Path) -> None:
     (finding,) = check(course, caught_by={**CAUGHT_BY, ("flows.log_probability", "matches_reference"): None})
     assert (finding.group, finding.where) == ("flows.log_probability", "tests/wrong/flows")
-    assert finding.message == "CAUGHT_BY names exercise flows.log_probability, which is not in grader/catalog.py; fix the id or remove the entry"
+    assert finding.message == "CAUGHT_BY names exercise flows.log_probability, which is not in grader/core/catalog.py; fix the id or remove the entry"
 
 
 def test_question_links_must_name_existing_exercises(course: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.bank import normalize_formula
+from grader.core.bank import normalize_formula
 from tests.test_tui_helpers import course_bank
 
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from grader.bank import QuizItem, Text
+from grader.core.bank import QuizItem, Text
 from tests.test_tui_helpers import course_bank
 
 # The items the review found with irrational answers and a 0.001 tolerance, with their exact values
@@ -89,8 +89,8 @@ def test_every_numeric_item_states_its_precision() -> None:
 def test_bank_rejects_a_bad_precision(fields: dict, message: str) -> None:
     import yaml
 
-    from grader.bank import BankError, parse_bank
-    from grader.catalog import EXERCISES
+    from grader.core.bank import BankError, parse_bank
+    from grader.core.catalog import EXERCISES
     from tests.cli_helpers import ROOT
 
     data = yaml.safe_load((ROOT / "questions.yaml").read_text(encoding="utf-8"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from grader.core.results import ExerciseResult, PropertyResult
 from grader.exports.outdir import report_from_json
 from grader.exports.policy import Policy, PolicyError, load_policy
 from grader.exports.scoring import score_exercise
-from grader.results import ExerciseResult, PropertyResult
 from tests.cli_helpers import run_grade
 
 

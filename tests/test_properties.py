@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.catalog import EXERCISES, exercises_of_topic, topic_of
 from grader.connection import LocalConnection
+from grader.core.catalog import EXERCISES, exercises_of_topic, topic_of
 from grader.runner import grade_exercise
 from grader.worker import load_topic_from
 from tests.harness import ALL_PROPERTIES, CAUGHT_BY, EXERCISES_DIR, IMPLEMENTED, REGISTRY, SOLUTIONS, failed_properties, grade_impl

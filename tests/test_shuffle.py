@@ -8,10 +8,10 @@ import os
 import pytest
 import yaml
 
-from grader.bank import BankError, parse_bank, position_warning
-from grader.catalog import EXERCISES
-from grader.shuffle import LETTERS, option_order
-from grader.store import Store
+from grader.core.bank import BankError, parse_bank, position_warning
+from grader.core.catalog import EXERCISES
+from grader.core.shuffle import LETTERS, option_order
+from grader.core.store import Store
 from tests.cli_helpers import ROOT, run_grade
 from tests.test_tui_helpers import course_bank, key_of, make_app, pilot_test, screen_text
 from tui.widgets.choice import ChoiceItem

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from grader.store import SCHEMA_VERSION, GradingRun, Store, StoreError, now_iso
+from grader.core.store import SCHEMA_VERSION, GradingRun, Store, StoreError, now_iso
 
 
 def _run(exercise: str = "flows.log_prob", passed: bool = True) -> GradingRun:

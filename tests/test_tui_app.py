@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from textual.widgets import Input, OptionList, TextArea
 
-from grader.store import SCHEMA_VERSION, GradingRun, Store
+from grader.core.store import SCHEMA_VERSION, GradingRun, Store
 from tests.test_tui_helpers import NOW, ROOT, course_bank, key_of, make_app, pilot_test, screen_text, type_text
 from tui.progress import file_hash
 from tui.screens.course_map import CourseMapScreen, QuestionList

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from grader.catalog import EXERCISES
-from grader.store import GradingRun, Store
+from grader.core.catalog import EXERCISES
+from grader.core.store import GradingRun, Store
 from tests.test_tui_helpers import NOW, ROOT, course_bank, key_of, make_app, pilot_test, screen_text, type_text
 from tui.progress import file_hash
 from tui.screens.course_map import CourseMapScreen

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.catalog import topic_of
+from grader.core.catalog import topic_of
 from tests.test_tui_helpers import ROOT, make_app, pilot_test, screen_text, wait_for
 from tui.screens.course_map import QuestionList
 from tui.screens.grading import GradingScreen

@@ -12,11 +12,11 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from grader import paths
-from grader.bank import Bank, parse_bank
-from grader.catalog import EXERCISES
+from grader.core import paths
+from grader.core.bank import Bank, parse_bank
+from grader.core.bankcache import load_cached
+from grader.core.catalog import EXERCISES
 from tui.app import GenlabApp
-from tui.bankcache import load_cached
 from tui.clock import fixed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def make_app(tmp_path: Path, **kwargs: Any) -> GenlabApp:
 
 def key_of(app: GenlabApp, qid: str, index: int, option: int) -> str:
     """The number key that picks file option ``option`` of item ``index`` in the student's shown order."""
-    from grader.shuffle import option_order
+    from grader.core.shuffle import option_order
 
     order = option_order(app.shuffle_seed, qid, index, app.bank.question(qid).quiz[index])
     return str(order.index(option) + 1)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.bank import BankError
-from grader.store import GradingRun, Store
+from grader.core.bank import BankError
+from grader.core.bankcache import cached_bank, from_json, load_cached
+from grader.core.store import GradingRun, Store
 from tests.test_tui_helpers import MINI_BANK_YAML, NOW, ROOT, course_bank, make_app, mini_bank, pilot_test
-from tui.bankcache import cached_bank, from_json, load_cached
 from tui.clock import describe_due, fixed
 from tui.i18n import STRINGS, t
 from tui.progress import Progress, count_streak, file_hash

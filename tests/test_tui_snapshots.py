@@ -11,7 +11,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from grader.store import GradingRun, Store
+from grader.core.store import GradingRun, Store
 from tests.test_tui_helpers import NOW, ROOT, make_app, mini_bank
 from tui.grading import Outcome
 from tui.progress import file_hash

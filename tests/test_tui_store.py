@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from grader.store import Store
+from grader.core.store import Store
 from tests.test_tui_helpers import GRADE_ENV, ROOT, course_bank, key_of, make_app, pilot_test
 from tui.screens.course_map import QuestionList
 
@@ -61,7 +61,7 @@ async def test_a_run_by_grade_shows_in_the_tui(tmp_path) -> None:
 
 @pilot_test
 async def test_a_run_recorded_elsewhere_updates_the_open_map(tmp_path) -> None:
-    from grader.store import GradingRun
+    from grader.core.store import GradingRun
     from tests.test_tui_helpers import NOW
     from tui.progress import file_hash
 

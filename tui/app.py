@@ -18,11 +18,11 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
-from grader import paths
-from grader.bank import Bank, BankError
-from grader.store import Store, StoreError
+from grader.core import paths
+from grader.core.bank import Bank, BankError
+from grader.core.bankcache import cached_bank, load_cached
+from grader.core.store import Store, StoreError
 from tui import grading
-from tui.bankcache import cached_bank, load_cached
 from tui.clock import Clock, local_now
 from tui.grading import Job, Outcome
 from tui.i18n import default_lang, other, t
@@ -104,7 +104,7 @@ class GenlabApp(App[None]):
 
     def _start(self) -> None:
         self.reviews = Reviews(self.store, fuzz=self.fuzz)
-        # The order of choice options (grader.shuffle); '' (file order) if the store is read-only.
+        # The order of choice options (grader.core.shuffle); '' (file order) if the store is read-only.
         self.shuffle_seed: str = self._write(self.store.shuffle_seed) or ""
         self.progress = Progress(self.bank, self.store, self.reviews, self.submission, self.clock)
         self._write(self.reviews.bring_forward, self.progress.failing_questions(), self.clock())

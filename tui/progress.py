@@ -20,9 +20,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from grader.bank import Bank, Question
-from grader.catalog import topic_of
-from grader.store import GradingRun, Store
+from grader.core.bank import Bank, Question
+from grader.core.catalog import topic_of
+from grader.core.store import GradingRun, Store
 from tui.clock import Clock
 from tui.scheduler import Reviews
 

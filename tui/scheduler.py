@@ -15,7 +15,7 @@ from datetime import datetime
 
 from fsrs import Card, Rating, Scheduler
 
-from grader.store import Store
+from grader.core.store import Store
 from tui.clock import as_utc, end_of_day
 
 RATINGS = {1: Rating.Again, 2: Rating.Hard, 3: Rating.Good, 4: Rating.Easy}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from grader import paths
+from grader.core import paths
 from grader.errors import UsageError
 
 COURSE_ITEMS = ("pyproject.toml", "README.md", "questions.yaml", "grading.toml", "grader", "tui", "solutions", "exercises")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grader.core.results import GradeReport
 from grader.exports.outdir import GradedClass
 from grader.exports.policy import Policy
 from grader.exports.scoring import StudentScore, score_student
-from grader.results import GradeReport
 
 NOT_SANDBOXED = "submissions were graded without a sandbox (isolation: none): a hostile submission could have read files the grading user can read"
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.core.results import ExerciseResult, GradeReport, PropertyResult
 from grader.errors import UsageError
-from grader.results import ExerciseResult, GradeReport, PropertyResult
 
 SCHEMA = 1
 

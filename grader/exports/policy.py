@@ -20,8 +20,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import paths
-from grader.catalog import EXERCISES, TOPICS, topic_of
+from grader.core import paths
+from grader.core.catalog import EXERCISES, TOPICS, topic_of
 from grader.errors import UsageError
 
 POLICY_FILE = "grading.toml"

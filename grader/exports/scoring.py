@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from grader.core.results import ExerciseResult, GradeReport, PropertyResult
 from grader.exports.policy import Policy
-from grader.results import ExerciseResult, GradeReport, PropertyResult
 
 
 @dataclass

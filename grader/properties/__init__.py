@@ -12,7 +12,7 @@ import os
 import torch
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 
-from grader.catalog import TOPICS
+from grader.core.catalog import TOPICS
 
 MAX_EXAMPLES = int(os.environ.get("GENLAB_MAX_EXAMPLES", "20"))
 

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from grader.bank import Bank, Question
+from grader.core.bank import Bank, Question
 from tui.i18n import t
 from tui.progress import QuestionState
 from tui.screens.base import GenlabScreen

@@ -16,8 +16,8 @@ from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.widgets import Static
 
-from grader.bank import Question
-from grader.catalog import topic_of
+from grader.core.bank import Question
+from grader.core.catalog import topic_of
 from tui.grading import Outcome
 from tui.i18n import t
 from tui.screens.base import GenlabScreen

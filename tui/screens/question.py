@@ -16,8 +16,8 @@ from textual.markup import escape
 from textual.timer import Timer
 from textual.widgets import Static
 
-from grader.bank import Question
-from grader.shuffle import option_order
+from grader.core.bank import Question
+from grader.core.shuffle import option_order
 from tui.i18n import t
 from tui.screens.base import GenlabScreen
 from tui.widgets.answer import AnswerItem

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from grader.bank import QuizItem
+from grader.core.bank import QuizItem
 from tui.i18n import t
 from tui.widgets.feedback import Feedback
 

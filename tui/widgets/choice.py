@@ -3,7 +3,7 @@
 Every option the student chose is explained (and, for a wrong answer, the right options
 they missed), straight from the bank's per-option explanations.
 
-Options are shown in the student's own order (grader.shuffle); letters, number keys and the
+Options are shown in the student's own order (grader.core.shuffle); letters, number keys and the
 feedback follow that order, while answers are kept as the options' indices in the file.
 """
 
@@ -19,8 +19,8 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from grader.bank import QuizItem
-from grader.shuffle import LETTERS
+from grader.core.bank import QuizItem
+from grader.core.shuffle import LETTERS
 from tui.i18n import t
 from tui.widgets.feedback import Feedback
 

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from grader.bank import Question
+from grader.core.bank import Question
 from tui.clock import describe_due
 from tui.i18n import t
 

@@ -175,7 +175,7 @@ class Store:
     # ------------------------------------------------------------------ quiz and reviews
 
     def shuffle_seed(self) -> str:
-        """This course copy's seed for the order of choice options (grader.shuffle), made once.
+        """This course copy's seed for the order of choice options (grader.core.shuffle), made once.
 
         Kept in ``meta`` (a key-value table every schema has), so no migration is needed and
         an older store simply gets a seed on first use.

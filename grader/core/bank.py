@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
-from grader.catalog import EXERCISES
+from grader.core.catalog import EXERCISES
 
 FORMAT_VERSION = 1
 LANGS = ("ru", "en")
@@ -193,7 +193,7 @@ def normalize_formula(text: str) -> str:
 def position_warning(bank: Bank, *, threshold: float = 0.5) -> str | None:
     """A warning when the correct options of the choice items sit mostly in one file position.
 
-    Students see shuffled options (grader.shuffle), so the file order leaks nothing to them,
+    Students see shuffled options (grader.core.shuffle), so the file order leaks nothing to them,
     except in `shuffle: false` items and to anyone reading questions.yaml; an author should
     still spread the keys. The position of an item is that of its first correct option.
     """

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from grader.bank import QuizItem
+from grader.core.bank import QuizItem
 
 LETTERS = "abcdefghi"
 

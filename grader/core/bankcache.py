@@ -16,9 +16,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from grader import bank as bank_module
-from grader import catalog
-from grader.bank import Bank, KeyPoints, Option, Question, QuizItem, Section, Text, load_bank
+from grader.core import bank as bank_module
+from grader.core import catalog
+from grader.core.bank import Bank, KeyPoints, Option, Question, QuizItem, Section, Text, load_bank
 
 
 def cache_dir() -> Path:

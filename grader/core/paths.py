@@ -9,7 +9,7 @@ from pathlib import Path
 def course_root() -> Path:
     """The course checkout: $GENLAB_COURSE, else the folder that holds the `grader` package."""
     env = os.environ.get("GENLAB_COURSE")
-    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent
+    return Path(env).resolve() if env else Path(__file__).resolve().parents[2]
 
 
 def bank_path() -> Path:
