@@ -172,7 +172,7 @@ def _notebook_folder(folder: Path) -> bool:
 def _grade_notebook(folder: Path, exercise_ids: list[str], **run: Any) -> Any:
     """Grade a student's notebook through its generated topic modules. A notebook that cannot be
     used (unreadable, two of them, a syntax error) grades every exercise as an error with the reason."""
-    from grader.core.catalog import EXERCISES
+    from grader.core.catalog import questions_of
     from grader.core.results import ExerciseResult, GradeReport
     from grader.notebook import open_notebook
     from grader.session import grade_run
@@ -188,7 +188,7 @@ def _grade_notebook(folder: Path, exercise_ids: list[str], **run: Any) -> Any:
     except UsageError as exc:
         # Every exercise is an error with the reason, so the gradebook keeps the real maximum.
         shown = "cpu" if run["device"] == "auto" else run["device"]
-        return GradeReport([ExerciseResult(e, EXERCISES[e], shown, "error", message=str(exc)) for e in exercise_ids], isolation=run["isolation"])
+        return GradeReport([ExerciseResult(e, questions_of(e), shown, "error", message=str(exc)) for e in exercise_ids], isolation=run["isolation"])
 
 
 def _now() -> str:

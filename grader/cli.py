@@ -29,6 +29,7 @@ from grader.core import paths
 from grader.errors import UsageError
 
 if TYPE_CHECKING:
+    from grader.core.results import GradeReport
     from grader.notebook import NotebookSubmission
 
 SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle")
@@ -122,6 +123,7 @@ def grade(
         from grader.core.catalog import EXERCISES
         from grader.targets import resolve
 
+        _question_links()
         exercise_ids, notes = (list(EXERCISES), []) if all_ else resolve(targets or [])
         policy = _policy() if fmt not in (Format.text, Format.json) else None
         notebook = _notebook(submission)
@@ -146,7 +148,6 @@ def grade(
     from grader import render
     from grader.limits import Limits
     from grader.session import grade_run
-    from grader.session import record as record_run
 
     def show(result: object) -> None:
         if notebook is not None:
@@ -171,7 +172,7 @@ def grade(
             notebook.close()
     report.notes = notes + report.notes
     if record:
-        _record(report, record_run)
+        _record(report)
     if fmt is Format.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     elif policy is not None:
@@ -182,6 +183,17 @@ def grade(
     else:
         render.report_footer(out, report)
     raise typer.Exit(0 if report.passed else 1)
+
+
+def _question_links() -> None:
+    """Read the exercise↔question links (questions.yaml) before grading: a broken bank is a usage error."""
+    from grader.core.bank import BankError
+    from grader.core.catalog import links
+
+    try:
+        links()
+    except BankError as exc:
+        raise UsageError(f"{exc}\nEvery result names its questions, read from questions.yaml; fix the bank (`grade check-bank`)") from None
 
 
 def _notebook(submission: Path | None) -> NotebookSubmission | None:
@@ -206,25 +218,24 @@ def _submission(submission: Path | None) -> Path:
     return folder.resolve()
 
 
-def _record(report: object, record_run: object) -> None:
+def _record(report: GradeReport) -> None:
     from grader.core.store import Store, StoreError
 
     try:
         with Store.open(paths.progress_path()) as store:
-            record_run(store, report)  # type: ignore[operator]
+            store.record_report(report)
     except StoreError as exc:
         err.print(f"[yellow]Warning:[/] progress not recorded: {exc}")
 
 
 def _summary() -> int:
     from grader import render
-    from grader.core.bank import BankError, load_bank
-    from grader.core.catalog import EXERCISES
+    from grader.core.bank import BankError
+    from grader.core.bankcache import load_cached
     from grader.core.store import Store, StoreError
-    from grader.runner import code_hash
 
     try:
-        bank = load_bank(paths.bank_path())
+        bank = load_cached(paths.bank_path())
     except BankError as exc:
         err.print(f"[red]Error:[/] {exc}")
         return 2
@@ -235,9 +246,7 @@ def _summary() -> int:
                 latest = store.latest_runs()
     except StoreError as exc:
         err.print(f"[yellow]Warning:[/] {exc}")
-    folder = paths.exercises_dir()
-    hashes = {e: code_hash(folder, e) for e in EXERCISES}
-    target = render.summary(out, bank, latest, hashes)
+    target = render.summary(out, bank, latest, paths.exercises_dir())
     if target:
         out.print(f"Next: [bold]grade {target}[/]  (or `genlab` to study the theory)")
     else:
@@ -248,14 +257,6 @@ def _summary() -> int:
 tools_app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_is_help=True)
 
 
-def _default_lang() -> Lang:
-    for var in ("GENLAB_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
-        if value:
-            return Lang.ru if value.lower().startswith("ru") else Lang.en
-    return Lang.en
-
-
 @tools_app.command("show")
 def show(
     question: Annotated[str, typer.Argument(help="A question id, e.g. q46.")],
@@ -264,10 +265,12 @@ def show(
 ) -> None:
     """Print a question, its quiz items and its exercises."""
     from grader import render
-    from grader.core.bank import BankError, load_bank
+    from grader.core.bank import BankError
+    from grader.core.bankcache import load_cached
+    from grader.core.lang import default_lang
 
     try:
-        bank = load_bank(paths.bank_path())
+        bank = load_cached(paths.bank_path())
     except BankError as exc:
         raise _fail(str(exc)) from None
     qid = question.strip().lower()
@@ -276,7 +279,7 @@ def show(
 
         guess = difflib.get_close_matches(qid, bank.ids(), n=1)
         raise _fail(f"unknown question '{question}'" + (f"; did you mean {guess[0]}?" if guess else f"; the bank has {bank.ids()[0]}–{bank.ids()[-1]}"))
-    render.question(out, bank.question(qid), (lang or _default_lang()).value, with_answer=answer, seed=_shuffle_seed())
+    render.question(out, bank.question(qid), (lang or Lang(default_lang())).value, with_answer=answer, seed=_shuffle_seed())
 
 
 def _shuffle_seed() -> str:
@@ -355,6 +358,7 @@ def batch(
         out_dir = Path(scratch.name)
     progress = make_progress(out, plain=quiet or not out.is_terminal)
     try:
+        _question_links()
         exercise_ids = resolve(targets)[0] if targets else list(EXERCISES)
         if not exercise_ids:
             raise UsageError("the targets select no exercise (theory-only questions have none)")

@@ -264,7 +264,7 @@ def _check_bank(root: Path, ids: list[str]) -> list[Finding]:
         return [Finding(BANK, f"{BANK}:{p.line}", f"{p.field}: {p.message}") for p in exc.problems]
     linked = {ex for q in bank.questions for ex in q.exercises}
     return [
-        Finding(ex, BANK, f"no question links {ex}; add it to the `exercises:` of its question(s) ({', '.join(EXERCISES.get(ex, ())) or 'see EXERCISES.md'})")
+        Finding(ex, BANK, f"no question links {ex}; add {ex} to the `exercises:` of the question(s) it belongs to (EXERCISES.md lists them)")
         for ex in ids
         if ex not in linked
     ]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from grader.core.bank import Bank, Question
 from grader.core.catalog import EXERCISES
+from grader.core.result_lines import Line, Words, body_lines
 from grader.core.results import ExerciseResult, GradeReport
+from grader.core.states import exercise_states, question_state
 from grader.core.store import GradingRun
-
-MARKS = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[yellow]○[/]", "not_run": "[dim]·[/]"}
 
 
 def exercise_result(console: Console, r: ExerciseResult) -> None:
@@ -19,30 +21,14 @@ def exercise_result(console: Console, r: ExerciseResult) -> None:
     questions = " ".join(r.questions)
     state = "[green]passed[/]" if r.passed else f"[red]{r.status.replace('_', ' ')}[/]"
     console.print(f"[bold]{r.id}[/] [dim]({questions}) on {r.device}[/]  {state}  {r.score}/{r.max_score}  [dim]{r.duration_s:.1f} s[/]")
-    if r.status in ("not_implemented", "error"):
-        console.print(f"  [red]✗[/] {escape(r.message)}")
-    else:
-        for p in r.properties:
-            tier = "[dim](hidden)[/] " if p.tier == "hidden" else ""
-            console.print(f"  {MARKS[p.status]} {tier}{escape(p.statement)}")
-            if p.status == "failed":
-                for line in p.message.splitlines():
-                    console.print(f"      {escape(line)}")
-                if p.counterexample:
-                    console.print("      [dim]minimal failing input:[/]")
-                    for line in p.counterexample.splitlines():
-                        console.print(f"        {escape(line)}")
-                if p.diagnosis:
-                    console.print(f"      [yellow]diagnosis:[/] {escape(p.diagnosis)}")
-            elif p.status == "skipped":
-                console.print(f"      [dim]{escape(p.message)}[/]")
-        if r.status in ("timed_out", "out_of_memory", "crashed"):
-            console.print(f"  [red]stopped:[/] {escape(r.message)}")
-    if r.output.strip():
-        console.print("  [dim]your code printed:[/]")
-        for line in r.output.rstrip().splitlines()[:40]:
-            console.print(f"  [dim]│[/] {escape(line)}")
+    for line in body_lines(r, Words()):
+        console.print(markup(line))
     console.print()
+
+
+def markup(line: Line) -> str:
+    """A result line in Rich markup: styled segments, every text escaped."""
+    return "".join(f"[{style}]{escape(text)}[/]" if style else escape(text) for style, text in line.segments)
 
 
 def report_footer(console: Console, report: GradeReport) -> None:
@@ -58,8 +44,20 @@ def report_footer(console: Console, report: GradeReport) -> None:
     console.print("Isolation: OS sandbox (bwrap)." if report.isolation == "bwrap" else "[yellow]Isolation: none[/] — your code ran without an OS sandbox.")
 
 
-def summary(console: Console, bank: Bank | None, latest: dict[tuple[str, str], GradingRun], current_hashes: dict[str, str]) -> str | None:
+# How `grade` shows a question's state (grader.core.states).
+QUESTION_STATUS = {
+    "none": "[dim]—[/]",
+    "passing": "[green]passing[/]",
+    "failing": "[red]failing[/]",
+    "changed": "[yellow]changed — regrade[/]",
+    "partial": "[yellow]in progress[/]",
+    "new": "[dim]not started[/]",
+}
+
+
+def summary(console: Console, bank: Bank | None, latest: dict[tuple[str, str], GradingRun], submission: Path) -> str | None:
     """The progress table printed by a bare `grade`; returns the suggested next target."""
+    states = exercise_states(latest, submission)
     table = Table(title="genlab — your progress", show_lines=False, expand=False)
     table.add_column("Question")
     table.add_column("Topic")
@@ -68,40 +66,15 @@ def summary(console: Console, bank: Bank | None, latest: dict[tuple[str, str], G
     next_target = None
     questions = bank.questions if bank else ()
     for q in questions:
-        states = [exercise_state(e, latest, current_hashes) for e in q.exercises]
-        status = _question_status(states)
+        status = QUESTION_STATUS[question_state([states.get(e, "new") for e in q.exercises])]
         if next_target is None and q.exercises and status != "[green]passing[/]":
             next_target = q.id
         table.add_row(q.id, escape(q.topic.en), "\n".join(q.exercises) or "[dim]theory only[/]", status)
     console.print(table)
     graded = {e for (e, _d) in latest}
-    done = sum(1 for e in EXERCISES if exercise_state(e, latest, current_hashes) == "passing")
+    done = sum(1 for e in EXERCISES if states.get(e) == "passing")
     console.print(f"Exercises passing: {done}/{len(EXERCISES)}; graded at least once: {len(graded & set(EXERCISES))}.")
     return next_target
-
-
-def exercise_state(exercise: str, latest: dict[tuple[str, str], GradingRun], hashes: dict[str, str]) -> str:
-    """'not started', 'passing', 'failing' or 'changed' (edited since the last grading)."""
-    run = latest.get((exercise, "cpu"))
-    if run is None:
-        return "not started"
-    if hashes.get(exercise) and run.code_hash != hashes[exercise]:
-        return "changed"
-    return "passing" if run.passed else ("not started" if run.status == "not_implemented" else "failing")
-
-
-def _question_status(states: list[str]) -> str:
-    if not states:
-        return "[dim]—[/]"
-    if all(s == "passing" for s in states):
-        return "[green]passing[/]"
-    if any(s == "failing" for s in states):
-        return "[red]failing[/]"
-    if any(s == "changed" for s in states):
-        return "[yellow]changed — regrade[/]"
-    if any(s == "passing" for s in states):
-        return "[yellow]in progress[/]"
-    return "[dim]not started[/]"
 
 
 def question(console: Console, q: Question, lang: str, *, with_answer: bool, seed: str = "") -> None:

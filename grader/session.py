@@ -1,13 +1,13 @@
-"""One grading run: start a worker, grade the chosen exercises on each device, record them."""
+"""One grading run: start a worker, grade the chosen exercises on each device (Store.record_report saves them)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.core.catalog import EXERCISES, topic_of
+from grader.core.catalog import questions_of, topic_of
 from grader.core.results import ExerciseResult, GradeReport
-from grader.core.store import GradingRun, Store, now_iso
+from grader.core.states import code_hash
 from grader.errors import UsageError
 from grader.limits import Limits
 
@@ -30,7 +30,7 @@ def grade_run(
     try:
         # Imports overlap with the worker's own start-up; only then wait for it.
         from grader.properties import load_topics  # also fixes the Hypothesis profile first
-        from grader.runner import code_hash, grade_exercise
+        from grader.runner import grade_exercise
 
         registry = load_topics({topic_of(e) for e in exercise_ids})
         devices = _devices(connection, device)
@@ -41,7 +41,7 @@ def grade_run(
             for exercise_id in exercise_ids:
                 exercise = registry.get(exercise_id)
                 if exercise is None:
-                    result = ExerciseResult(exercise_id, EXERCISES[exercise_id], device, "error", message="this exercise has no properties yet")
+                    result = ExerciseResult(exercise_id, questions_of(exercise_id), device, "error", message="this exercise has no properties yet")
                 else:
                     result = grade_exercise(exercise, connection, device=device, solutions=solutions, call_timeout=limits.call_timeout, exercise_timeout=limits.exercise_timeout)
                 result.code_hash = code_hash(submission, exercise_id)
@@ -63,22 +63,3 @@ def _devices(connection: object, device: str) -> list[str]:
         raise UsageError("--device cuda: PyTorch sees no CUDA device on this machine; use --device cpu or auto")
     return ["cpu", "cuda"] if has_cuda and device == "auto" else (["cuda"] if has_cuda else ["cpu"])
 
-
-def record(store: Store, report: GradeReport) -> None:
-    """Save every exercise result of a run in the progress store."""
-    for r in report.exercises:
-        store.record_run(
-            GradingRun(
-                exercise=r.id,
-                code_hash=r.code_hash,
-                device=r.device,
-                status=r.status,
-                passed=r.passed,
-                score=r.score,
-                max_score=r.max_score,
-                duration_s=r.duration_s,
-                graded_at=now_iso(),
-                properties=[{"name": p.name, "tier": p.tier, "status": p.status, "message": p.message, "diagnosis": p.diagnosis} for p in r.properties],
-                message=r.message,
-            )
-        )

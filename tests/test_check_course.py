@@ -165,7 +165,7 @@ def test_every_exercise_must_be_linked_by_a_question(course: Path) -> None:
     edit(course / "questions.yaml", "exercises: [vq.vector_quantize]", "exercises: []")
     (finding,) = check(course)
     assert (finding.group, finding.where) == ("vq.vector_quantize", "questions.yaml")
-    assert "no question links vq.vector_quantize; add it to the `exercises:` of its question(s) (q39)" in finding.message
+    assert "no question links vq.vector_quantize; add vq.vector_quantize to the `exercises:` of the question(s) it belongs to" in finding.message
 
 
 def test_report_groups_findings_by_exercise_in_catalog_order() -> None:

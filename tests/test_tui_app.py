@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from textual.widgets import Input, OptionList, TextArea
 
+from grader.core.states import code_hash
 from grader.core.store import SCHEMA_VERSION, GradingRun, Store
 from tests.test_tui_helpers import NOW, ROOT, course_bank, key_of, make_app, pilot_test, screen_text, type_text
-from tui.progress import file_hash
 from tui.screens.course_map import CourseMapScreen, QuestionList
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
@@ -200,7 +200,7 @@ async def test_failing_exercise_makes_its_questions_due_now(tmp_path) -> None:
         store.save_card("q59", card, far)
         when = (NOW - timedelta(days=1)).isoformat()
         store.record_run(
-            GradingRun(exercise, file_hash(ROOT / "exercises", exercise), "cpu", "failed", False, 3, 7, 1.0, when, [{"name": "p", "status": "failed"}])
+            GradingRun(exercise, code_hash(ROOT / "exercises", exercise), "cpu", "failed", False, 3, 7, 1.0, when, [{"name": "p", "status": "failed"}])
         )
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from grader.core.catalog import EXERCISES
+from grader.core.states import code_hash
 from grader.core.store import GradingRun, Store
 from tests.test_tui_helpers import NOW, ROOT, course_bank, key_of, make_app, pilot_test, screen_text, type_text
-from tui.progress import file_hash
 from tui.screens.course_map import CourseMapScreen
 
 SIZE = (80, 24)
@@ -20,7 +20,7 @@ async def test_a_fresh_course_copy_has_nothing_due(tmp_path) -> None:
     # what `grade --all` records on the untouched stubs: every exercise "not implemented"
     with Store.open(tmp_path / "progress.sqlite3") as store:
         for exercise in EXERCISES:
-            store.record_run(GradingRun(exercise, file_hash(ROOT / "exercises", exercise), "cpu", "not_implemented", False, 0, 5, 0.0, NOW.isoformat(), []))
+            store.record_run(GradingRun(exercise, code_hash(ROOT / "exercises", exercise), "cpu", "not_implemented", False, 0, 5, 0.0, NOW.isoformat(), []))
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE):
         assert isinstance(app.screen, CourseMapScreen)

@@ -30,11 +30,11 @@ async def test_grading_the_reference_solution_passes(tmp_path) -> None:
         outcome = app.outcomes["q59"]
         assert outcome.passed, outcome.error or outcome.report
         text = screen_text(app)
-        assert f"Score {outcome.report['score']}/{outcome.report['max_score']}" in text
+        assert f"Score {outcome.report.score}/{outcome.report.max_score}" in text
         assert f"{EXERCISE} (q56 q57 q58 q59 q60) · cpu · passed" in text
-        for prop in outcome.report["exercises"][0]["properties"]:
-            assert prop["statement"] in text  # every property, as `grade q59` lists them
-        latest = app.store.latest_runs()[(EXERCISE, "cpu")]  # recorded by `grade` in the TUI's store
+        for prop in outcome.report.exercises[0].properties:
+            assert prop.statement in text  # every property, as `grade q59` lists them
+        latest = app.store.latest_runs()[(EXERCISE, "cpu")]  # recorded in the TUI's store, from the report
         assert latest.passed
         await pilot.press("escape", "escape", "escape")
         assert app.progress.question_states()["q59"].exercises == "passing"

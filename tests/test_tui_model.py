@@ -13,11 +13,12 @@ import pytest
 
 from grader.core.bank import BankError
 from grader.core.bankcache import cached_bank, from_json, load_cached
+from grader.core.states import code_hash
 from grader.core.store import GradingRun, Store
 from tests.test_tui_helpers import MINI_BANK_YAML, NOW, ROOT, course_bank, make_app, mini_bank, pilot_test
 from tui.clock import describe_due, fixed
 from tui.i18n import STRINGS, t
-from tui.progress import Progress, count_streak, file_hash
+from tui.progress import Progress, count_streak
 from tui.scheduler import Reviews
 from tui.screens.course_map import CourseMapScreen, exact_id, matches
 from tui.screens.dashboard import bar
@@ -61,7 +62,7 @@ def test_failing_run_brings_questions_forward_once(tmp_path) -> None:
         progress = Progress(bank, store, reviews, ROOT / "exercises", fixed(NOW))
         exercise = "vae.kl_standard_normal"
         graded = (NOW - timedelta(hours=1)).isoformat()
-        store.record_run(GradingRun(exercise, file_hash(ROOT / "exercises", exercise), "cpu", "failed", False, 1, 4, 1.0, graded, []))
+        store.record_run(GradingRun(exercise, code_hash(ROOT / "exercises", exercise), "cpu", "failed", False, 1, 4, 1.0, graded, []))
         failing = progress.failing_questions()
         assert set(failing) == {q.id for q in bank.questions if exercise in q.exercises}
         assert reviews.bring_forward(failing, NOW) == sorted(failing)
@@ -88,7 +89,7 @@ def test_question_states_follow_grade_rules(tmp_path) -> None:
         exercise = q.exercises[0]
         store.record_run(GradingRun(exercise, "an old hash", "cpu", "passed", True, 4, 4, 1.0, NOW.isoformat(), []))
         assert progress.question_states()["q6"].exercises == "changed"  # edited since graded
-        store.record_run(GradingRun(exercise, file_hash(ROOT / "exercises", exercise), "cpu", "passed", True, 4, 4, 1.0, NOW.isoformat(), []))
+        store.record_run(GradingRun(exercise, code_hash(ROOT / "exercises", exercise), "cpu", "passed", True, 4, 4, 1.0, NOW.isoformat(), []))
         assert progress.question_states()["q6"].exercises == "passing"
         assert progress.question_states()["q1"].exercises == "none"
 

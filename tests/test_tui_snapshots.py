@@ -11,10 +11,11 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from grader.core.results import GradeReport
+from grader.core.states import code_hash
 from grader.core.store import GradingRun, Store
 from tests.test_tui_helpers import NOW, ROOT, make_app, mini_bank
 from tui.grading import Outcome
-from tui.progress import file_hash
 
 SIZE = (80, 24)
 SDPA = "attention.scaled_dot_product_attention"
@@ -42,8 +43,8 @@ def seed(progress: Path) -> None:
             (NOW + timedelta(hours=3)).isoformat(),
         )
         graded = (NOW - timedelta(days=1)).isoformat()
-        store.record_run(GradingRun(SDPA, file_hash(ROOT / "exercises", SDPA), "cpu", "failed", False, 5, 7, 1.0, graded, []))
-        store.record_run(GradingRun(KL, file_hash(ROOT / "exercises", KL), "cpu", "passed", True, 4, 4, 1.0, graded, []))
+        store.record_run(GradingRun(SDPA, code_hash(ROOT / "exercises", SDPA), "cpu", "failed", False, 5, 7, 1.0, graded, []))
+        store.record_run(GradingRun(KL, code_hash(ROOT / "exercises", KL), "cpu", "passed", True, 4, 4, 1.0, graded, []))
     conn = sqlite3.connect(progress)  # answers on the two days before the clock's today: a streak of 2
     conn.execute("UPDATE quiz_attempts SET answered_at = ?", ((NOW - timedelta(days=1)).isoformat(),))
     conn.execute("UPDATE recall_attempts SET answered_at = ?", ((NOW - timedelta(hours=1)).isoformat(),))
@@ -59,9 +60,9 @@ def app_for(tmp_path: Path, *, seeded: bool = False, **kwargs):
     return make_app(tmp_path, bank=mini_bank(), **kwargs)
 
 
-CANNED_REPORT = {
-    "score": 5,
-    "max_score": 7,
+CANNED_REPORT = {  # as `grade --format json` writes it: the scores are those of the properties listed
+    "score": 2,
+    "max_score": 3,
     "passed": False,
     "notes": [],
     "exercises": [
@@ -72,8 +73,8 @@ CANNED_REPORT = {
             "passed": False,
             "status": "failed",
             "message": "",
-            "score": 5,
-            "max_score": 7,
+            "score": 2,
+            "max_score": 3,
             "output": "",
             "properties": [
                 {
@@ -143,7 +144,7 @@ def test_grading_report(snap_compare, tmp_path) -> None:
     app = app_for(tmp_path)
 
     async def show_canned(pilot) -> None:
-        app.outcomes["q59"] = Outcome("q59", [], 1, CANNED_REPORT)  # no process: a fixed report
+        app.outcomes["q59"] = Outcome("q59", [], 1, GradeReport.from_json(CANNED_REPORT))  # no process: a fixed report
         app.open_grading("q59")
         await pilot.pause()
 

@@ -61,14 +61,14 @@ async def test_a_run_by_grade_shows_in_the_tui(tmp_path) -> None:
 
 @pilot_test
 async def test_a_run_recorded_elsewhere_updates_the_open_map(tmp_path) -> None:
+    from grader.core.states import code_hash
     from grader.core.store import GradingRun
     from tests.test_tui_helpers import NOW
-    from tui.progress import file_hash
 
     app = make_app(tmp_path, submission=ROOT / "solutions")
     async with app.run_test(size=SIZE) as pilot:
         with Store.open(tmp_path / "progress.sqlite3") as other:  # as `grade` in another terminal records it
-            other.record_run(GradingRun(EXERCISE, file_hash(ROOT / "solutions", EXERCISE), "cpu", "failed", False, 3, 7, 1.0, NOW.isoformat(), []))
+            other.record_run(GradingRun(EXERCISE, code_hash(ROOT / "solutions", EXERCISE), "cpu", "failed", False, 3, 7, 1.0, NOW.isoformat(), []))
         app.poll_store()  # what the app's timer does every few seconds
         await pilot.pause()
         row = str(app.screen.query_one(QuestionList).get_option("q59").prompt)

@@ -21,11 +21,12 @@ from textual.worker import Worker, WorkerState
 from grader.core import paths
 from grader.core.bank import Bank, BankError
 from grader.core.bankcache import cached_bank, load_cached
+from grader.core.lang import default_lang
 from grader.core.store import Store, StoreError
 from tui import grading
 from tui.clock import Clock, local_now
 from tui.grading import Job, Outcome
-from tui.i18n import default_lang, other, t
+from tui.i18n import other, t
 from tui.progress import Progress
 from tui.scheduler import Reviews
 from tui.screens.course_map import CourseMapScreen
@@ -182,7 +183,9 @@ class GenlabApp(App[None]):
         return tuple(sorted((exercise, device, run.graded_at) for (exercise, device), run in self.store.latest_runs().items()))
 
     def poll_store(self) -> None:
-        """`grade` may run in another terminal at the same time: pick up the runs it records."""
+        """`grade` may run in another terminal at the same time: pick up the runs it records.
+
+        (A run the TUI started reaches it once, as its report: see _graded.)"""
         seen = self._runs_signature()
         if seen == self._runs_seen:
             return
@@ -254,8 +257,7 @@ class GenlabApp(App[None]):
             return
         job = Job(qid)
         self.jobs[qid] = job
-        env = {"GENLAB_PROGRESS": str(self.progress_path), **self.grade_env}  # the same store as the TUI
-        self.run_worker(partial(grading.run, job, self.submission, self.device, env), thread=True, group="grading", name=qid, exit_on_error=False)
+        self.run_worker(partial(grading.run, job, self.submission, self.device, self.grade_env), thread=True, group="grading", name=qid, exit_on_error=False)
 
     def _graded(self, worker: Worker[Outcome]) -> None:
         qid = worker.name
@@ -267,8 +269,10 @@ class GenlabApp(App[None]):
         self.outcomes[qid] = outcome
         if outcome.report is not None:
             report = outcome.report
+            self._write(self.store.record_report, report)  # `grade` ran with --no-record: its report is the one copy
+            self._runs_seen = self._runs_signature()  # so the store poll does not deliver this run a second time
             self.notify(
-                t("grade.done", self.lang, question=qid, score=report.get("score"), max_score=report.get("max_score")),
+                t("grade.done", self.lang, question=qid, score=report.score, max_score=report.max_score),
                 severity="information" if outcome.passed else "warning",
             )
         else:

@@ -1,8 +1,10 @@
 """Grading a question by running `grade` in a separate process and reading its JSON report.
 
 The TUI never imports the grading engine (it would pull in torch and run student code in
-the UI's process); it runs ``python -m grader qN --format json``, which also records the run
-in the shared progress store, exactly as if the student had typed `grade qN`.
+the UI's process); it runs ``python -m grader qN --format json --no-record`` and reads the
+report on its stdout into the typed results of grader.core.results. That report is the one
+way the run reaches the TUI: the app records it in its store itself (Store.record_report, as
+`grade` would), and polls the store only for runs of a `grade` typed in another terminal.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import grader
+from grader.core.results import ExerciseResult, GradeReport
 
 # Where `python -m grader` is importable from, even when the course itself is elsewhere.
 ENGINE_ROOT = Path(grader.__file__).resolve().parent.parent
@@ -30,20 +32,20 @@ class Outcome:
     question: str
     command: list[str]
     exit_code: int
-    report: dict[str, Any] | None = None  # the JSON report; None when `grade` produced none
+    report: GradeReport | None = None  # None when `grade` produced no report
     error: str = ""  # why there is no report (a usage error, a crash, a kill)
 
     @property
     def passed(self) -> bool:
-        return self.report is not None and bool(self.report.get("passed"))
+        return self.report is not None and self.report.passed
 
     @property
-    def exercises(self) -> list[dict[str, Any]]:
-        return list(self.report.get("exercises", [])) if self.report else []
+    def exercises(self) -> list[ExerciseResult]:
+        return self.report.exercises if self.report else []
 
 
 def command(question: str, submission: Path, device: str) -> list[str]:
-    return [sys.executable, "-m", "grader", question, "--format", "json", "--device", device, "--submission", str(submission)]
+    return [sys.executable, "-m", "grader", question, "--format", "json", "--no-record", "--device", device, "--submission", str(submission)]
 
 
 @dataclass
@@ -76,10 +78,10 @@ def run(job: Job, submission: Path, device: str, env: dict[str, str] | None = No
         return Outcome(job.question, argv, -1, error=f"cannot start the grader: {exc}")
     code = job.process.returncode
     try:
-        report = json.loads(stdout) if stdout.strip() else None
-    except json.JSONDecodeError:
+        report = GradeReport.from_json(json.loads(stdout)) if stdout.strip() else None
+    except (ValueError, KeyError, TypeError, AttributeError):  # not a report: a crash, a usage error
         report = None
-    if isinstance(report, dict) and "exercises" in report:
+    if report is not None:
         return Outcome(job.question, argv, code, report)
     reason = "stopped" if job.cancelled.is_set() else (stderr.strip() or stdout.strip() or f"the grader exited with code {code}")
     return Outcome(job.question, argv, code, error=reason)

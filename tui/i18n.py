@@ -6,8 +6,6 @@ double as keys under "key." so that the key bar and the help screen translate th
 
 from __future__ import annotations
 
-import os
-
 LANGS = ("en", "ru")
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -101,7 +99,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "grade.minimal": ("minimal failing input:", "минимальный пример, где не выполняется:"),
     "grade.diagnosis": ("diagnosis:", "диагноз:"),
     "grade.printed": ("your code printed:", "ваш код напечатал:"),
-    "grade.hidden": ("(hidden) ", "(скрытая) "),
+    "grade.hidden": ("(hidden)", "(скрытая)"),
     "grade.stopped": ("stopped:", "остановлено:"),
     "grade.done": ("{question} graded: {score}/{max_score}", "{question} проверен: {score}/{max_score}"),
     "grade.done_error": ("{question}: the grader gave no report", "{question}: проверка не дала отчёта"),
@@ -171,11 +169,3 @@ def key_label(description: str, lang: str) -> str:
 def other(lang: str) -> str:
     return "en" if lang == "ru" else "ru"
 
-
-def default_lang() -> str:
-    """From $GENLAB_LANG, else the locale (as `grade show` does), else English."""
-    for var in ("GENLAB_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
-        if value:
-            return "ru" if value.lower().startswith("ru") else "en"
-    return "en"

@@ -5,15 +5,12 @@ dashboard and the tests all agree on what "mastered", "failing" or "due" means:
 
 - quiz: "new" (no attempt), "answered" (some attempt, or a free recall), "mastered" (the
   latest attempt at every quiz item is right);
-- exercises: "none" (theory only), "new" (never graded, or only "not implemented"),
-  "failing", "changed" (the file was edited since it was last graded), "partial" (some of
-  several pass), "passing"; the same rules as `grade`'s summary;
+- exercises: the states of grader.core.states, the same as `grade`'s summary;
 - due: the question's review card is due before the end of today.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.core.bank import Bank, Question
-from grader.core.catalog import topic_of
+from grader.core.states import ExerciseState, exercise_states, latest_per_exercise, question_state
 from grader.core.store import GradingRun, Store
 from tui.clock import Clock
 from tui.scheduler import Reviews
@@ -49,14 +46,6 @@ class SectionStats:
     due: int
 
 
-def file_hash(submission: Path, exercise: str) -> str:
-    """The hash `grade` records for an exercise's topic module ('' when it is missing)."""
-    try:
-        return hashlib.sha256((submission / f"{topic_of(exercise)}.py").read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
 def parse_time(text: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text)
@@ -78,23 +67,11 @@ class Progress:
 
     def latest_runs(self) -> dict[str, GradingRun]:
         """exercise -> its latest run, the CPU one when there is one (as `grade` shows)."""
-        out: dict[str, GradingRun] = {}
-        for (exercise, device), run in self.store.latest_runs().items():
-            if device == "cpu" or exercise not in out:
-                out[exercise] = run
-        return out
+        return latest_per_exercise(self.store.latest_runs())
 
-    def exercise_states(self) -> dict[str, str]:
-        states = {}
-        for exercise, run in self.latest_runs().items():
-            current = file_hash(self.submission, exercise)
-            if current and run.code_hash != current:
-                states[exercise] = "changed"
-            elif run.passed:
-                states[exercise] = "passing"
-            else:
-                states[exercise] = "new" if run.status == "not_implemented" else "failing"
-        return states
+    def exercise_states(self) -> dict[str, ExerciseState]:
+        """The state of every graded exercise (the others are "new")."""
+        return exercise_states(self.store.latest_runs(), self.submission)
 
     def failing_questions(self) -> dict[str, datetime]:
         """question -> when the latest failing run of one of its exercises was graded."""
@@ -130,7 +107,7 @@ class Progress:
                 quiz = "answered"
             else:
                 quiz = "new"
-            out[q.id] = QuestionState(quiz, right, _combine([exercises.get(e, "new") for e in q.exercises]), q.id in due)
+            out[q.id] = QuestionState(quiz, right, question_state([exercises.get(e, "new") for e in q.exercises]), q.id in due)
         return out
 
     # ------------------------------------------------------------------ dashboard
@@ -174,14 +151,3 @@ def count_streak(days: Iterable[date], today: date) -> int:
         day -= timedelta(days=1)
     return count
 
-
-def _combine(states: list[str]) -> str:
-    """A question's exercise state from its exercises' (the priorities of `grade`'s summary)."""
-    if not states:
-        return "none"
-    if all(s == "passing" for s in states):
-        return "passing"
-    for state in ("failing", "changed"):
-        if state in states:
-            return state
-    return "partial" if "passing" in states else "new"

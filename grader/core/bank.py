@@ -15,9 +15,9 @@ from typing import Any, Literal
 import yaml
 
 from grader.core.catalog import EXERCISES
+from grader.core.lang import LANGS
 
 FORMAT_VERSION = 1
-LANGS = ("ru", "en")
 Lang = Literal["ru", "en"]
 QUIZ_KINDS = ("single", "multiple", "numeric", "formula")
 

@@ -1,66 +1,100 @@
-"""The exercise catalog: every exercise id and the questions it belongs to.
+"""The exercise catalog: every exercise id, in the course's order.
 
-Mirrors ``EXERCISES.md`` (the course's public interface). Kept free of torch so that the
-question-bank validator and the TUI can use it without importing the grading engine.
+Mirrors ``EXERCISES.md`` (the course's public interface). Which questions an exercise belongs
+to is written once, in ``questions.yaml`` (each question's ``exercises:``, the file the course
+author edits); ``questions_of`` and ``exercises_of`` read those links from the validated bank,
+through its cache (grader.core.bankcache). Free of torch, like all of grader.core.
 """
 
 from __future__ import annotations
 
-# exercise id -> questions it belongs to, in catalog order.
-EXERCISES: dict[str, tuple[str, ...]] = {
-    "vae.reparameterize": ("q5", "q54"),
-    "vae.kl_standard_normal": ("q6",),
-    "vae.negative_elbo": ("q5", "q7"),
-    "vae.slerp": ("q2", "q54"),
-    "gan.discriminator_loss": ("q10", "q12"),
-    "gan.generator_loss": ("q11", "q12", "q14"),
-    "gan.gradient_penalty": ("q37",),
-    "gan.minibatch_stddev": ("q13", "q37"),
-    "gan.concat_condition": ("q15",),
-    "diffusion.linear_beta_schedule": ("q17", "q19"),
-    "diffusion.cosine_beta_schedule": ("q19",),
-    "diffusion.q_sample": ("q16", "q17"),
-    "diffusion.ddpm_step": ("q18",),
-    "diffusion.ddim_timesteps": ("q38",),
-    "diffusion.ddim_step": ("q38",),
-    "diffusion.classifier_free_guidance": ("q24", "q25"),
-    "clip.clip_loss": ("q23",),
-    "clip.zero_shot_probs": ("q23", "q34"),
-    "metrics.inception_score": ("q28",),
-    "metrics.feature_statistics": ("q29",),
-    "metrics.frechet_distance": ("q29",),
-    "metrics.precision_recall": ("q27", "q36"),
-    "metrics.mean_pairwise_distance": ("q36",),
-    "pixelcnn.causal_mask": ("q33",),
-    "pixelcnn.MaskedConv2d": ("q31", "q33"),
-    "pixelcnn.sample": ("q30", "q32"),
-    "vq.vector_quantize": ("q39",),
-    "vit.patchify": ("q40", "q41"),
-    "vit.unpatchify": ("q40",),
-    "vit.embed_patches": ("q41",),
-    "flows.AffineCoupling": ("q45", "q48", "q49"),
-    "flows.log_prob": ("q46", "q47", "q50"),
-    "flows.sample": ("q44", "q45", "q50"),
-    "attention.scaled_dot_product_attention": ("q56", "q57", "q58", "q59", "q60"),
-    "attention.causal_mask": ("q70", "q77"),
-    "attention.multi_head_attention": ("q43", "q61", "q62", "q63", "q71"),
-    "transformer.layer_norm": ("q65",),
-    "transformer.sinusoidal_position_encoding": ("q66",),
-    "transformer.feed_forward": ("q67",),
-    "transformer.encoder_block": ("q64", "q68"),
-    "transformer.decoder_block": ("q69",),
-    "lm.causal_lm_loss": ("q73", "q76"),
-    "lm.filter_logits": ("q73",),
-    "lm.sample_next_token": ("q73",),
-    "lm.greedy_decode": ("q73", "q76"),
-    "lm.mask_tokens": ("q74", "q75"),
-    "lm.prepend_soft_prompt": ("q81",),
-}
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-# Questions with no exercise (theory only), as listed in EXERCISES.md.
-THEORY_ONLY: frozenset[str] = frozenset(
-    f"q{n}" for n in (1, 8, 9, 14, 20, 21, 26, 35, 42, 52, 53, 55, 72, 78, 79, 80, 82)
-)
+if TYPE_CHECKING:
+    from grader.core.bank import Bank
+
+# One exercise id per line, in catalog order (the order `grade --all` and every report use).
+# A line holds the id only: the questions an exercise belongs to are listed in questions.yaml.
+_CATALOG = """
+vae.reparameterize
+vae.kl_standard_normal
+vae.negative_elbo
+vae.slerp
+gan.discriminator_loss
+gan.generator_loss
+gan.gradient_penalty
+gan.minibatch_stddev
+gan.concat_condition
+diffusion.linear_beta_schedule
+diffusion.cosine_beta_schedule
+diffusion.q_sample
+diffusion.ddpm_step
+diffusion.ddim_timesteps
+diffusion.ddim_step
+diffusion.classifier_free_guidance
+clip.clip_loss
+clip.zero_shot_probs
+metrics.inception_score
+metrics.feature_statistics
+metrics.frechet_distance
+metrics.precision_recall
+metrics.mean_pairwise_distance
+pixelcnn.causal_mask
+pixelcnn.MaskedConv2d
+pixelcnn.sample
+vq.vector_quantize
+vit.patchify
+vit.unpatchify
+vit.embed_patches
+flows.AffineCoupling
+flows.log_prob
+flows.sample
+attention.scaled_dot_product_attention
+attention.causal_mask
+attention.multi_head_attention
+transformer.layer_norm
+transformer.sinusoidal_position_encoding
+transformer.feed_forward
+transformer.encoder_block
+transformer.decoder_block
+lm.causal_lm_loss
+lm.filter_logits
+lm.sample_next_token
+lm.greedy_decode
+lm.mask_tokens
+lm.prepend_soft_prompt
+"""
+
+
+class CatalogError(Exception):
+    """grader/core/catalog.py itself is malformed (a course author's mistake, found at import)."""
+
+
+def parse_catalog(text: str) -> tuple[str, ...]:
+    """The exercise ids of a catalog table; raises CatalogError naming the line and the fix."""
+    ids: list[str] = []
+    for line in (raw.strip() for raw in text.splitlines()):
+        if not line:
+            continue
+        if re.search(r"\bq\d+\b", line):
+            bare = re.sub(r"[\"':,()\s]|\bq\d+\b", " ", line).split()
+            raise CatalogError(
+                f"grader/core/catalog.py: {line!r} links questions; since issue 12 the catalog lists ids only and questions.yaml "
+                f"links them. Write the line as `{bare[0] if bare else 'topic.name'}` and add the id to the `exercises:` of each of those questions "
+                f"in questions.yaml"
+            )
+        if not re.fullmatch(r"[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*", line):
+            raise CatalogError(f"grader/core/catalog.py: {line!r} is not an exercise id; write one `topic.name` per line (flows.log_prob)")
+        if line in ids:
+            raise CatalogError(f"grader/core/catalog.py: {line} is listed twice; keep one line")
+        ids.append(line)
+    return tuple(ids)
+
+
+EXERCISES: tuple[str, ...] = parse_catalog(_CATALOG)
 
 TOPICS: tuple[str, ...] = tuple(dict.fromkeys(ex.split(".")[0] for ex in EXERCISES))
 
@@ -78,3 +112,58 @@ def name_of(exercise_id: str) -> str:
 def exercises_of_topic(topic: str) -> list[str]:
     """Exercise ids of a topic, in catalog order."""
     return [ex for ex in EXERCISES if topic_of(ex) == topic]
+
+
+# ----------------------------------------------------------------------------- question links
+
+
+@dataclass(frozen=True)
+class Links:
+    """The exercise↔question links of a bank, both ways."""
+
+    questions: dict[str, tuple[str, ...]]  # exercise -> its questions, in bank order
+    exercises: dict[str, tuple[str, ...]]  # question -> its exercises, in catalog order (() for theory only)
+
+    @classmethod
+    def of(cls, bank: Bank) -> Links:
+        order = {ex: i for i, ex in enumerate(EXERCISES)}
+        questions: dict[str, list[str]] = {}
+        for q in bank.questions:
+            for ex in q.exercises:
+                questions.setdefault(ex, []).append(q.id)
+        return cls(
+            {ex: tuple(qs) for ex, qs in questions.items()},
+            {q.id: tuple(sorted(dict.fromkeys(q.exercises), key=lambda e: order.get(e, len(order)))) for q in bank.questions},
+        )
+
+
+_loaded: dict[tuple[Path, int, int], Links] = {}
+
+
+def links(bank_file: Path | None = None) -> Links:
+    """The links of the course's bank (``bank_file``, default the course's questions.yaml).
+
+    Read through the bank cache, and kept per file version, so a batch that builds thousands
+    of results reads the bank once; raises BankError when the bank is invalid."""
+    from grader.core.bankcache import load_cached
+    from grader.core.paths import bank_path
+
+    path = bank_file or bank_path()
+    try:
+        stat = path.stat()
+        key = (path, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = (path, 0, 0)  # missing: load_cached raises the loader's BankError
+    if key not in _loaded:
+        _loaded[key] = Links.of(load_cached(path))
+    return _loaded[key]
+
+
+def questions_of(exercise_id: str) -> tuple[str, ...]:
+    """The questions an exercise belongs to, in bank order (as every report lists them)."""
+    return links().questions.get(exercise_id, ())
+
+
+def exercises_of(question_id: str) -> tuple[str, ...] | None:
+    """A question's exercises in catalog order (() for theory only), None for no such question."""
+    return links().exercises.get(question_id)

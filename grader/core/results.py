@@ -1,4 +1,8 @@
-"""Grading results: plain dataclasses the CLI renders and the progress store records."""
+"""Grading results: plain dataclasses the CLI renders and the progress store records.
+
+They are also the contract between `grade --format json` and its readers (the TUI, batch
+folders): ``to_json`` writes a result, ``from_json`` reads it back into the same dataclass.
+"""
 
 from __future__ import annotations
 
@@ -70,6 +74,15 @@ class ExerciseResult:
             ],
         }
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ExerciseResult:
+        """The result ``to_json`` wrote (its derived fields, passed and the scores, are recomputed)."""
+        props = [PropertyResult(**{k: v for k, v in p.items() if k != "passed"}) for p in d.get("properties", [])]
+        return cls(
+            d["id"], tuple(d.get("questions", ())), d["device"], d["status"], props,
+            message=d.get("message", ""), output=d.get("output", ""), duration_s=float(d.get("duration_s", 0.0)), code_hash=d.get("code_hash", ""),
+        )
+
 
 @dataclass
 class GradeReport:
@@ -100,3 +113,8 @@ class GradeReport:
             "isolation": self.isolation,
             "exercises": [e.to_json() for e in self.exercises],
         }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> GradeReport:
+        """The report ``to_json`` wrote; raises KeyError or TypeError on anything else."""
+        return cls([ExerciseResult.from_json(e) for e in d["exercises"]], list(d.get("notes", [])), d.get("isolation", "none"))

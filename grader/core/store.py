@@ -16,7 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.core.results import GradeReport
 
 SCHEMA_VERSION = 1
 
@@ -157,6 +160,25 @@ class Store:
                 "INSERT INTO grading_runs (exercise, code_hash, device, status, passed, score, max_score, duration_s, graded_at, properties, message)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.exercise, run.code_hash, run.device, run.status, int(run.passed), run.score, run.max_score, run.duration_s, run.graded_at, json.dumps(run.properties, ensure_ascii=False), run.message),
+            )
+
+    def record_report(self, report: GradeReport) -> None:
+        """Save every exercise result of a `grade` run (the CLI's, or the one the TUI started)."""
+        for r in report.exercises:
+            self.record_run(
+                GradingRun(
+                    exercise=r.id,
+                    code_hash=r.code_hash,
+                    device=r.device,
+                    status=r.status,
+                    passed=r.passed,
+                    score=r.score,
+                    max_score=r.max_score,
+                    duration_s=r.duration_s,
+                    graded_at=now_iso(),
+                    properties=[{"name": p.name, "tier": p.tier, "status": p.status, "message": p.message, "diagnosis": p.diagnosis} for p in r.properties],
+                    message=r.message,
+                )
             )
 
     def latest_runs(self) -> dict[tuple[str, str], GradingRun]:

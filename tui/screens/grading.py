@@ -1,4 +1,4 @@
-"""Grading a question's exercises: the same verdicts as `grade qN`, drawn from its JSON report.
+"""Grading a question's exercises: the same verdicts as `grade qN`, drawn from its report.
 
 The run itself belongs to the app (tui.app.GenlabApp.start_grading), so leaving this screen
 does not stop it: the student can keep studying and come back to the result; `r` re-runs
@@ -8,7 +8,7 @@ after they edit the file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,12 +18,12 @@ from textual.widgets import Static
 
 from grader.core.bank import Question
 from grader.core.catalog import topic_of
+from grader.core.result_lines import Words, body_lines
+from grader.core.results import ExerciseResult
 from tui.grading import Outcome
 from tui.i18n import t
 from tui.screens.base import GenlabScreen
 from tui.widgets.keybar import KeyBar
-
-MARKS = {"passed": "✓", "failed": "✗", "skipped": "○", "not_run": "·"}
 
 
 class GradingScreen(GenlabScreen):
@@ -74,9 +74,7 @@ class GradingScreen(GenlabScreen):
             status.add_class("running")
         elif outcome is not None and outcome.report is not None:
             report = outcome.report
-            status.update(
-                escape(t("grade.score", lang, score=report.get("score", 0), max_score=report.get("max_score", 0))) + "   " + escape(t("grade.edit", lang))
-            )
+            status.update(escape(t("grade.score", lang, score=report.score, max_score=report.max_score)) + "   " + escape(t("grade.edit", lang)))
             status.add_class("passed" if outcome.passed else "failed")
         elif outcome is not None:
             status.update(escape(t("grade.no_report", lang)))
@@ -94,7 +92,7 @@ class GradingScreen(GenlabScreen):
             box.mount(Static(outcome.error, classes="g-line failed", markup=False))
             return
         lines: list[tuple[str, str]] = []
-        for note in outcome.report.get("notes", []):
+        for note in outcome.report.notes:
             lines.append((f"note: {note}", "note"))
         for exercise in outcome.exercises:
             lines.extend(exercise_lines(exercise, self.lang))
@@ -108,38 +106,15 @@ class GradingScreen(GenlabScreen):
         self.dismiss()
 
 
-def exercise_lines(r: dict[str, Any], lang: str) -> list[tuple[str, str]]:
-    """One exercise as `grade` prints it: a header, a line per property, failures explained.
+def exercise_lines(r: ExerciseResult, lang: str) -> list[tuple[str, str]]:
+    """One exercise as `grade` prints it (grader.core.result_lines), with a translated header.
 
     Returns (text, CSS class) pairs; the classes colour them in app.tcss.
     """
-    status = r.get("status", "error")
-    verdict = t(f"status.{status}", lang)
-    head = f"{r.get('id')} ({' '.join(r.get('questions', []))}) · {r.get('device')} · {verdict} · {r.get('score')}/{r.get('max_score')}"
-    lines = [(head, "head passed" if r.get("passed") else "head failed")]
-    if status in ("not_implemented", "error"):
-        lines.append((f"  ✗ {r.get('message', '')}", "failed"))
-    else:
-        for p in r.get("properties", []):
-            tier = t("grade.hidden", lang) if p.get("tier") == "hidden" else ""
-            state = p.get("status", "not_run")
-            lines.append((f"  {MARKS.get(state, '·')} {tier}{p.get('statement', p.get('name', ''))}", state))
-            if state == "failed":
-                lines.extend((f"      {line}", "detail") for line in str(p.get("message", "")).splitlines())
-                if p.get("counterexample"):
-                    lines.append((f"      {t('grade.minimal', lang)}", "detail"))
-                    lines.extend((f"        {line}", "counterexample") for line in str(p["counterexample"]).splitlines())
-                if p.get("diagnosis"):
-                    lines.append((f"      {t('grade.diagnosis', lang)} {p['diagnosis']}", "diagnosis"))
-            elif state == "skipped" and p.get("message"):
-                lines.append((f"      {p['message']}", "detail"))
-        if status in ("timed_out", "out_of_memory", "crashed"):
-            lines.append((f"  {t('grade.stopped', lang)} {r.get('message', '')}", "failed"))
-    output = str(r.get("output", "")).rstrip()
-    if output:
-        lines.append((f"  {t('grade.printed', lang)}", "detail"))
-        lines.extend((f"  │ {line}", "detail") for line in output.splitlines()[:40])
-    return lines
+    verdict = t(f"status.{r.status}", lang)
+    head = f"{r.id} ({' '.join(r.questions)}) · {r.device} · {verdict} · {r.score}/{r.max_score}"
+    words = Words(*(t(f"grade.{key}", lang) for key in ("hidden", "minimal", "diagnosis", "stopped", "printed")))
+    return [(head, "head passed" if r.passed else "head failed"), *((line.text, line.kind) for line in body_lines(r, words))]
 
 
 def _short(path: Path) -> Path:
