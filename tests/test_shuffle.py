@@ -114,7 +114,7 @@ async def test_tui_shows_the_order_and_records_by_identity(tmp_path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")  # q1
         widget = app.screen.query_one(ChoiceItem)
-        assert widget.order == option_order(app.shuffle_seed, "q1", 0, item)
+        assert widget.order == option_order(app.study.shuffle_seed, "q1", 0, item)
         wrong = next(i for i in widget.order if i not in item.correct_options)
         await pilot.press(key_of(app, "q1", 0, wrong))
         assert app.store.quiz_attempts("q1")[-1]["answer"] == [wrong]  # the file index, not the letter

@@ -135,7 +135,7 @@ async def test_multiple_choice_and_numeric_items_master_a_question(tmp_path) -> 
             await pilot.press("n")
         assert app.screen.step == len(q.quiz)  # after the last item: free recall
         await pilot.press("escape", "escape")  # leave the text area, then the question
-        assert app.progress.question_states()["q59"].quiz == "mastered"
+        assert app.study.progress.question_states()["q59"].quiz == "mastered"
         row = app.screen.query_one(QuestionList).get_option("q59").prompt
         assert "●" in str(row)
 
@@ -172,7 +172,7 @@ async def test_free_recall_rating_schedules_a_review(tmp_path) -> None:
         assert panel.phase == "rated"
         recall = app.store.recall_attempts("q6")
         assert [(r["text"], r["key_points"], r["rating"], r["lang"]) for r in recall] == [("KL pulls the posterior to the prior", [0, 2], 3, "en")]
-        card = app.reviews.cards()["q6"]
+        card = app.study.reviews.cards()["q6"]
         assert card.due == NOW + timedelta(minutes=10)  # fsrs: a new card rated Good takes the 10-minute learning step
         assert "in 10 min" in screen_text(app)
         await pilot.press("escape", "r")  # the due-today queue
@@ -183,7 +183,7 @@ async def test_free_recall_rating_schedules_a_review(tmp_path) -> None:
         assert isinstance(app.screen, QuestionScreen) and app.screen.step == len(q.quiz)
         await type_text(pilot, "again")
         await pilot.press("ctrl+r", "4")  # Easy: graduates out of today
-        assert app.reviews.cards()["q6"].due > NOW + timedelta(days=1)
+        assert app.study.reviews.cards()["q6"].due > NOW + timedelta(days=1)
         await pilot.press("escape")
         assert isinstance(app.screen, ReviewScreen)
         assert "Nothing is due today" in screen_text(app)
@@ -204,9 +204,9 @@ async def test_failing_exercise_makes_its_questions_due_now(tmp_path) -> None:
         )
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        states = app.progress.question_states()
+        states = app.study.progress.question_states()
         assert all(states[qid].due and states[qid].exercises == "failing" for qid in linked)
-        q59 = app.reviews.cards()["q59"]
+        q59 = app.study.reviews.cards()["q59"]
         assert q59.due == NOW and q59.stability == 30.0  # due now, memory state untouched
         await pilot.press("r")
         listing = app.screen.query_one(OptionList)
@@ -218,7 +218,7 @@ async def test_switch_language_for_course_and_interface(tmp_path) -> None:
     bank = course_bank()
     app = make_app(tmp_path, lang=None)
     async with app.run_test(size=SIZE) as pilot:
-        app.lang = "en"
+        app.study.lang = "en"
         app.refresh_views()
         await pilot.press("enter")  # q1
         assert bank.question("q1").prompt.en in screen_text(app)

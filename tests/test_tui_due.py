@@ -12,7 +12,7 @@ SIZE = (80, 24)
 
 
 def _due(app) -> list[str]:
-    return sorted(qid for qid, s in app.progress.question_states().items() if s.due)
+    return sorted(qid for qid, s in app.study.progress.question_states().items() if s.due)
 
 
 @pilot_test
@@ -24,7 +24,7 @@ async def test_a_fresh_course_copy_has_nothing_due(tmp_path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE):
         assert isinstance(app.screen, CourseMapScreen)
-        assert _due(app) == [] and app.reviews.due(NOW) == []
+        assert _due(app) == [] and app.study.reviews.due(NOW) == []
         assert "0 due" in screen_text(app)
 
 

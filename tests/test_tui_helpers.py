@@ -59,7 +59,7 @@ def key_of(app: GenlabApp, qid: str, index: int, option: int) -> str:
     """The number key that picks file option ``option`` of item ``index`` in the student's shown order."""
     from grader.core.shuffle import option_order
 
-    order = option_order(app.shuffle_seed, qid, index, app.bank.question(qid).quiz[index])
+    order = option_order(app.study.shuffle_seed, qid, index, app.study.bank.question(qid).quiz[index])
     return str(order.index(option) + 1)
 
 

@@ -151,7 +151,7 @@ async def test_first_start_loads_the_bank_in_the_background(tmp_path, monkeypatc
                 break
             await pilot.pause(0.05)
         assert isinstance(app.screen, CourseMapScreen)
-        assert app.bank == mini_bank()
+        assert app.study.bank == mini_bank()
 
 
 @pilot_test

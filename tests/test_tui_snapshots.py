@@ -15,7 +15,7 @@ from grader.core.results import GradeReport
 from grader.core.states import code_hash
 from grader.core.store import GradingRun, Store
 from tests.test_tui_helpers import NOW, ROOT, make_app, mini_bank
-from tui.grading import Outcome
+from tui.grade_process import Outcome
 
 SIZE = (80, 24)
 SDPA = "attention.scaled_dot_product_attention"
@@ -144,7 +144,7 @@ def test_grading_report(snap_compare, tmp_path) -> None:
     app = app_for(tmp_path)
 
     async def show_canned(pilot) -> None:
-        app.outcomes["q59"] = Outcome("q59", [], 1, GradeReport.from_json(CANNED_REPORT))  # no process: a fixed report
+        app.study.outcomes["q59"] = Outcome("q59", [], 1, GradeReport.from_json(CANNED_REPORT))  # no process: a fixed report
         app.open_grading("q59")
         await pilot.pause()
 

@@ -45,14 +45,14 @@ async def test_a_run_by_grade_shows_in_the_tui(tmp_path) -> None:
     progress = tmp_path / "progress.sqlite3"
     app = make_app(tmp_path, submission=ROOT / "solutions")
     async with app.run_test(size=SIZE) as pilot:
-        assert app.progress.question_states()["q59"].exercises == "new"
+        assert app.study.progress.question_states()["q59"].exercises == "new"
         # `grade` writes while the TUI has the store open
         result = await asyncio.to_thread(grade, progress, "q59", "--submission", "solutions", "--device", "cpu", "--format", "json")
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["passed"]
         app.refresh_views()
         await pilot.pause()
-        assert app.progress.question_states()["q59"].exercises == "passing"
+        assert app.study.progress.question_states()["q59"].exercises == "passing"
         row = str(app.screen.query_one(QuestionList).get_option("q59").prompt)
         assert "✓" in row
         await pilot.press("d")

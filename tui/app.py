@@ -1,15 +1,15 @@
 """genlab's terminal UI: `genlab` opens the course map.
 
-The app owns the shared state (the bank, the store, the review scheduler, grading jobs) and
-the navigation between screens; the screens draw and handle their keys. Nothing here
-imports torch: grading runs `grade` in a separate process (tui.grading).
+The app opens the store and the bank, builds the study state (tui.study.Study) and hands it
+to every screen it opens (state down); screens ask for navigation with messages (tui.messages;
+messages up) and never import the app. The app also owns the worker threads: the bank's
+first validation and the `grade` processes. Nothing here imports torch: grading runs `grade`
+in a separate process (tui.grade_process).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sqlite3
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,21 +23,20 @@ from grader.core.bank import Bank, BankError
 from grader.core.bankcache import cached_bank, load_cached
 from grader.core.lang import default_lang
 from grader.core.store import Store, StoreError
-from tui import grading
+from tui import grade_process
 from tui.clock import Clock, local_now
-from tui.grading import Job, Outcome
+from tui.grade_process import Job, Outcome
 from tui.i18n import other, t
-from tui.progress import Progress
-from tui.scheduler import Reviews
+from tui.messages import OpenDashboard, OpenGrading, OpenQuestion, OpenReviews
+from tui.screens.base import GenlabScreen
 from tui.screens.course_map import CourseMapScreen
 from tui.screens.loading import LoadingScreen
+from tui.study import LANG_KEY, Study
 
 # The other screens are imported when first opened: the question screen alone pulls in
 # Textual's TextArea, and start-up to the course map has a one-second budget.
 
 POLL_S = 2.0  # how often to look for grading runs recorded by a `grade` in another terminal
-RESUME_KEY = "resume"  # ui_state: where the student was (screen, question, step, search)
-LANG_KEY = "lang"  # ui_state: the chosen language
 
 
 class GenlabApp(App[None]):
@@ -72,16 +71,16 @@ class GenlabApp(App[None]):
         self.clock = clock
         self.fuzz = fuzz
         self.grade_env = grade_env or {}
-        self.lang = lang or default_lang()
+        self._lang = lang or default_lang()  # until the study state exists (error screens)
         self._explicit_lang = lang
         self._given_bank = bank
-        self.store: Store = None  # type: ignore[assignment]  # set in on_mount (or an error screen)
-        self.bank: Bank = None  # type: ignore[assignment]
-        self.reviews: Reviews = None  # type: ignore[assignment]
-        self.progress: Progress = None  # type: ignore[assignment]
-        self.jobs: dict[str, Job] = {}
-        self.outcomes: dict[str, Outcome] = {}
+        self.store: Store | None = None  # opened in on_mount (or an error screen says why not)
+        self.study: Study = None  # type: ignore[assignment]  # built once the bank is loaded
         self._runs_seen: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def lang(self) -> str:
+        return self.study.lang if self.study is not None else self._lang
 
     # ------------------------------------------------------------------ start-up
 
@@ -94,24 +93,24 @@ class GenlabApp(App[None]):
 
             self.push_screen(MessageScreen(t("error.store", self.lang), str(exc), self.lang))
             return
-        self.lang = self._explicit_lang or self.store.get_state(LANG_KEY) or self.lang
+        self._lang = self._explicit_lang or self.store.get_state(LANG_KEY) or self._lang
         bank = self._given_bank or cached_bank(self.bank_path)
         if bank is not None:
-            self.bank = bank
-            self._start()
+            self._start(bank)
         else:  # first start after the bank changed: validate it off the UI thread
             self.push_screen(LoadingScreen(self.lang))
             self.run_worker(partial(load_cached, self.bank_path), thread=True, name="bank", exit_on_error=False)
 
-    def _start(self) -> None:
-        self.reviews = Reviews(self.store, fuzz=self.fuzz)
-        # The order of choice options (grader.core.shuffle); '' (file order) if the store is read-only.
-        self.shuffle_seed: str = self._write(self.store.shuffle_seed) or ""
-        self.progress = Progress(self.bank, self.store, self.reviews, self.submission, self.clock)
-        self._write(self.reviews.bring_forward, self.progress.failing_questions(), self.clock())
-        resume = self.resume_state()
-        qid = resume.get("question") if resume.get("question") in self.bank.ids() else None
-        self.push_screen(CourseMapScreen(qid, str(resume.get("query", ""))))
+    def _start(self, bank: Bank) -> None:
+        assert self.store is not None
+        self.study = Study.open(
+            bank, self.store, submission=self.submission, clock=self.clock, lang=self._lang, fuzz=self.fuzz,
+            report_write_error=self._write_failed, start_grading=self.start_grading,
+        )
+        self.study.bring_failing_forward()
+        resume = self.study.resume_state()
+        qid = resume.get("question") if resume.get("question") in bank.ids() else None
+        self.push_screen(CourseMapScreen(self.study, qid, str(resume.get("query", ""))))
         if qid and resume.get("screen") == "question":
             self.open_question(qid, int(resume.get("step") or 0))
         self._runs_seen = self._runs_signature()
@@ -131,9 +130,8 @@ class GenlabApp(App[None]):
     def _bank_loaded(self, worker: Worker[Any], state: WorkerState) -> None:
         # event.state, not worker.state: a fast worker is already done when RUNNING arrives
         if state == WorkerState.SUCCESS:
-            self.bank = worker.result
             self.pop_screen()
-            self._start()
+            self._start(worker.result)
         elif state == WorkerState.ERROR:
             error = worker.error
             message = str(error) if isinstance(error, BankError) else f"{type(error).__name__}: {error}"
@@ -141,46 +139,13 @@ class GenlabApp(App[None]):
 
             self.switch_screen(MessageScreen(t("error.bank", self.lang), message, self.lang))
 
-    # ------------------------------------------------------------------ state shared by screens
+    def _write_failed(self, exc: Exception) -> None:
+        self.notify(t("error.write", self.lang, error=exc), severity="error", timeout=30)
 
-    def resume_state(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.store.get_state(RESUME_KEY) or "{}")
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
-
-    def save_resume(self, **fields: Any) -> None:
-        state = self.resume_state()
-        new = {**state, **fields}
-        if new != state:
-            self._write(self.store.set_state, RESUME_KEY, json.dumps(new))
-
-    def save_draft(self, qid: str, text: str) -> None:
-        self._write(self.store.set_state, f"draft:{qid}", text)
-
-    def record_quiz(self, qid: str, item: int, answer: Any, correct: bool) -> None:
-        self._write(self.store.record_quiz_attempt, qid, item, answer, correct, self.lang)
-        if not correct:
-            # A wrong answer shows the question needs study: due now, like a failing exercise
-            # (tui.scheduler). Unstudied, unattempted questions never are: no wall of reviews.
-            self._write(self.reviews.bring_forward, {qid: self.clock()}, self.clock())
-
-    def record_recall(self, qid: str, text: str, key_points: list[int], rating: int) -> Any:
-        """Store a free recall and its self-rating, reschedule the card; returns the card."""
-        self._write(self.store.record_recall, qid, text, key_points, rating, self.lang)
-        return self._write(self.reviews.rate, qid, rating, self.clock())
-
-    def _write(self, write: Any, *args: Any) -> Any:
-        """A store write that cannot crash the app: a locked or full disk is reported, loudly."""
-        try:
-            return write(*args)
-        except (sqlite3.Error, OSError) as exc:
-            self.notify(t("error.write", self.lang, error=exc), severity="error", timeout=30)
-            return None
+    # ------------------------------------------------------------------ runs recorded elsewhere
 
     def _runs_signature(self) -> tuple[tuple[str, str, str], ...]:
-        return tuple(sorted((exercise, device, run.graded_at) for (exercise, device), run in self.store.latest_runs().items()))
+        return tuple(sorted((exercise, device, run.graded_at) for (exercise, device), run in self.study.store.latest_runs().items()))
 
     def poll_store(self) -> None:
         """`grade` may run in another terminal at the same time: pick up the runs it records.
@@ -190,38 +155,53 @@ class GenlabApp(App[None]):
         if seen == self._runs_seen:
             return
         self._runs_seen = seen
-        self._write(self.reviews.bring_forward, self.progress.failing_questions(), self.clock())
+        self.study.bring_failing_forward()
         for screen in self.screen_stack:
-            if getattr(screen, "AUTO_REFRESH", False) and screen.is_mounted:
-                screen.refresh_view()  # type: ignore[attr-defined]
+            if isinstance(screen, GenlabScreen) and screen.AUTO_REFRESH and screen.is_mounted:
+                screen.refresh_view()
 
     def refresh_views(self) -> None:
+        from tui.screens.help import HelpScreen
+
         for screen in self.screen_stack:
-            redraw = getattr(screen, "refresh_view", None)
-            if redraw is not None and screen.is_mounted:
-                redraw()
+            if isinstance(screen, GenlabScreen) and screen.is_mounted:
+                screen.refresh_view()
+            elif isinstance(screen, HelpScreen) and screen.is_mounted:
+                screen.set_lang(self.lang)
 
     # ------------------------------------------------------------------ navigation
+
+    def on_open_question(self, message: OpenQuestion) -> None:
+        self.open_question(message.qid, message.step)
+
+    def on_open_grading(self, message: OpenGrading) -> None:
+        self.open_grading(message.qid)
+
+    def on_open_reviews(self, _message: OpenReviews) -> None:
+        self.open_reviews()
+
+    def on_open_dashboard(self, _message: OpenDashboard) -> None:
+        self.open_dashboard()
 
     def open_question(self, qid: str, step: int = 0) -> None:
         from tui.screens.question import QuestionScreen
 
-        self.push_screen(QuestionScreen(self.bank.question(qid), step))
+        self.push_screen(QuestionScreen(self.study, self.study.bank.question(qid), step))
 
     def open_grading(self, qid: str) -> None:
         from tui.screens.grading import GradingScreen
 
-        self.push_screen(GradingScreen(self.bank.question(qid)))
+        self.push_screen(GradingScreen(self.study, self.study.bank.question(qid)))
 
     def open_reviews(self) -> None:
         from tui.screens.reviews import ReviewScreen
 
-        self.push_screen(ReviewScreen(id="reviews"))
+        self.push_screen(ReviewScreen(self.study, id="reviews"))
 
     def open_dashboard(self) -> None:
         from tui.screens.dashboard import DashboardScreen
 
-        self.push_screen(DashboardScreen(id="dashboard"))
+        self.push_screen(DashboardScreen(self.study, id="dashboard"))
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
@@ -230,22 +210,21 @@ class GenlabApp(App[None]):
             self.push_screen(HelpScreen(self.lang))
 
     def action_toggle_lang(self) -> None:
-        if self.store is None:
+        if self.study is None:
             return
-        self.lang = other(self.lang)
-        self._write(self.store.set_state, LANG_KEY, self.lang)
+        self.study.set_lang(other(self.lang))
         self.refresh_views()
 
     async def action_quit(self) -> None:
         for screen in self.screen_stack:
-            flush = getattr(screen, "flush", None)
-            if flush is not None:
-                flush()
+            if isinstance(screen, GenlabScreen):
+                screen.flush()
         self.exit()
 
     def on_unmount(self) -> None:
-        for job in self.jobs.values():
-            job.cancel()  # a grading process must not outlive the app
+        if self.study is not None:
+            for job in self.study.jobs.values():
+                job.cancel()  # a grading process must not outlive the app
         if self.store is not None:
             self.store.close()
 
@@ -253,23 +232,24 @@ class GenlabApp(App[None]):
 
     def start_grading(self, qid: str) -> None:
         """Run `grade qid` in a worker thread; the result arrives in _graded."""
-        if qid in self.jobs:
+        if qid in self.study.jobs:
             return
         job = Job(qid)
-        self.jobs[qid] = job
-        self.run_worker(partial(grading.run, job, self.submission, self.device, self.grade_env), thread=True, group="grading", name=qid, exit_on_error=False)
+        self.study.jobs[qid] = job
+        self.run_worker(partial(grade_process.run, job, self.submission, self.device, self.grade_env), thread=True, group="grading", name=qid, exit_on_error=False)
 
     def _graded(self, worker: Worker[Outcome]) -> None:
         qid = worker.name
-        self.jobs.pop(qid, None)
+        study = self.study
+        study.jobs.pop(qid, None)
         if worker.result is not None:
             outcome = worker.result
         else:
             outcome = Outcome(qid, [], -1, error=str(worker.error or "stopped"))
-        self.outcomes[qid] = outcome
+        study.outcomes[qid] = outcome
         if outcome.report is not None:
             report = outcome.report
-            self._write(self.store.record_report, report)  # `grade` ran with --no-record: its report is the one copy
+            study.write(study.store.record_report, report)  # `grade` ran with --no-record: its report is the one copy
             self._runs_seen = self._runs_signature()  # so the store poll does not deliver this run a second time
             self.notify(
                 t("grade.done", self.lang, question=qid, score=report.score, max_score=report.max_score),
@@ -277,8 +257,7 @@ class GenlabApp(App[None]):
             )
         else:
             self.notify(t("grade.done_error", self.lang, question=qid), severity="error")
-        # A failing exercise brings its questions back for review (tui.scheduler).
-        self._write(self.reviews.bring_forward, self.progress.failing_questions(), self.clock())
+        study.bring_failing_forward()
         self.refresh_views()
 
 

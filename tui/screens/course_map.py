@@ -14,8 +14,10 @@ from textual.widgets.option_list import Option
 
 from grader.core.bank import Bank, Question
 from tui.i18n import t
+from tui.messages import OpenDashboard, OpenQuestion, OpenReviews
 from tui.progress import QuestionState
 from tui.screens.base import GenlabScreen
+from tui.study import Study
 from tui.widgets.keybar import KeyBar
 
 FILTERS = ("all", "due", "failing", "new")
@@ -121,7 +123,7 @@ class QuestionList(OptionList):
 class CourseMapScreen(GenlabScreen):
     """The home screen."""
 
-    AUTO_REFRESH = True  # redrawn when `grade` records a run elsewhere (GenlabApp.poll_store)
+    AUTO_REFRESH = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "search"),
@@ -131,8 +133,8 @@ class CourseMapScreen(GenlabScreen):
         Binding("d", "progress", "progress"),
     ]
 
-    def __init__(self, current: str | None = None, query: str = "", mode: str = "all") -> None:
-        super().__init__(id="course-map")
+    def __init__(self, study: Study, current: str | None = None, query: str = "", mode: str = "all") -> None:
+        super().__init__(study, id="course-map")
         self.current = current
         self.query_text = query
         self.mode = mode
@@ -152,7 +154,7 @@ class CourseMapScreen(GenlabScreen):
 
     def refresh_view(self) -> None:
         lang = self.lang
-        progress = self.genlab.progress
+        progress = self.study.progress
         states = progress.question_states()
         mastered = sum(1 for s in states.values() if s.quiz == "mastered")
         due = sum(1 for s in states.values() if s.due)
@@ -160,7 +162,7 @@ class CourseMapScreen(GenlabScreen):
         showing = "" if self.mode == "all" else "  ·  " + t("map.showing", lang, filter=t(f"filter.{self.mode}", lang))
         self.query_one("#map-title", Static).update(f"[b]{t('map.title', lang)}[/b]  {summary}{showing}")
         self.query_one("#search", Input).placeholder = t("map.search", lang)
-        shown = self.query_one(QuestionList).populate(self.genlab.bank, states, lang, self.query_text, self.mode)
+        shown = self.query_one(QuestionList).populate(self.study.bank, states, lang, self.query_text, self.mode)
         empty = self.query_one("#map-empty", Static)
         empty.update(t("map.empty", lang))
         empty.display = shown == 0
@@ -172,11 +174,11 @@ class CourseMapScreen(GenlabScreen):
     def _search_changed(self, event: Input.Changed) -> None:
         self.query_text = event.value
         self.refresh_view()
-        self.genlab.save_resume(query=self.query_text)
+        self.study.save_resume(query=self.query_text)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
-        qid = exact_id(self.genlab.bank, event.value)
+        qid = exact_id(self.study.bank, event.value)
         if qid is not None:  # "/46 enter" jumps straight to q46
             self.query_text = ""
             event.input.value = ""
@@ -206,18 +208,18 @@ class CourseMapScreen(GenlabScreen):
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id and not event.option.id.startswith("section:"):
             self.current = event.option.id
-            self.genlab.save_resume(question=self.current)
+            self.study.save_resume(question=self.current)
 
     def open_question(self, qid: str, step: int = 0) -> None:
         self.current = qid
         self.query_one(QuestionList).select_id(qid)
-        self.genlab.open_question(qid, step)
+        self.post_message(OpenQuestion(qid, step))
 
     def action_reviews(self) -> None:
-        self.genlab.open_reviews()
+        self.post_message(OpenReviews())
 
     def action_progress(self) -> None:
-        self.genlab.open_dashboard()
+        self.post_message(OpenDashboard())
 
     def on_screen_resume(self) -> None:
         self.refresh_view()

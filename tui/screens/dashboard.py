@@ -46,18 +46,18 @@ class DashboardScreen(GenlabScreen):
         self.refresh_view()
 
     def refresh_view(self) -> None:
-        lang, app = self.lang, self.genlab
+        lang, study = self.lang, self.study
         self.query_one("#dash-title", Static).update(f"[b]{t('dash.title', lang)}[/b]")
-        titles = {s.id: s.title.get(lang) for s in app.bank.sections}
+        titles = {s.id: s.title.get(lang) for s in study.bank.sections}
         header = self._row(t("dash.section", lang), t("dash.quiz", lang), t("dash.exercises", lang), t("dash.due", lang), "dash-header")
         rows = [header]
-        for stats in app.progress.section_stats():
+        for stats in study.progress.section_stats():
             name = titles.get(stats.title_id) or t("dash.overall", lang)
             rows.append(self._stats_row(name, stats))
         table = self.query_one("#dash-table", Vertical)
         table.remove_children()
         table.mount_all(rows)
-        self.query_one("#dash-streak", Static).update(t("dash.streak", lang, n=app.progress.streak()))
+        self.query_one("#dash-streak", Static).update(t("dash.streak", lang, n=study.progress.streak()))
         self.query_one(KeyBar).update_keys()
 
     def _stats_row(self, name: str, s: SectionStats) -> Horizontal:

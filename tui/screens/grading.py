@@ -1,6 +1,6 @@
 """Grading a question's exercises: the same verdicts as `grade qN`, drawn from its report.
 
-The run itself belongs to the app (tui.app.GenlabApp.start_grading), so leaving this screen
+The run itself belongs to the study state (Study.start_grading, run by the app), so leaving this screen
 does not stop it: the student can keep studying and come back to the result; `r` re-runs
 after they edit the file.
 """
@@ -20,9 +20,10 @@ from grader.core.bank import Question
 from grader.core.catalog import topic_of
 from grader.core.result_lines import Words, body_lines
 from grader.core.results import ExerciseResult
-from tui.grading import Outcome
+from tui.grade_process import Outcome
 from tui.i18n import t
 from tui.screens.base import GenlabScreen
+from tui.study import Study
 from tui.widgets.keybar import KeyBar
 
 
@@ -32,8 +33,8 @@ class GradingScreen(GenlabScreen):
         Binding("r", "rerun", "re-run"),
     ]
 
-    def __init__(self, question: Question) -> None:
-        super().__init__(id="grading")
+    def __init__(self, study: Study, question: Question) -> None:
+        super().__init__(study, id="grading")
         self.question = question
 
     def compose(self) -> ComposeResult:
@@ -43,8 +44,8 @@ class GradingScreen(GenlabScreen):
         yield KeyBar(classes="keybar")
 
     def on_mount(self) -> None:
-        if self.genlab.outcomes.get(self.question.id) is None and self.question.exercises:
-            self.genlab.start_grading(self.question.id)
+        if self.study.outcomes.get(self.question.id) is None and self.question.exercises:
+            self.study.start_grading(self.question.id)
         self.refresh_view()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -54,10 +55,10 @@ class GradingScreen(GenlabScreen):
 
     @property
     def running(self) -> bool:
-        return self.question.id in self.genlab.jobs
+        return self.question.id in self.study.jobs
 
     def files(self) -> str:
-        folder = self.genlab.submission
+        folder = self.study.submission
         topics = dict.fromkeys(topic_of(e) for e in self.question.exercises)
         return ", ".join(str(_short(folder / f"{topic}.py")) for topic in topics) or "—"
 
@@ -65,7 +66,7 @@ class GradingScreen(GenlabScreen):
         lang, qid = self.lang, self.question.id
         self.query_one("#g-title", Static).update(f"[b]{escape(t('grade.title', lang, question=qid, files=self.files()))}[/b]")
         status = self.query_one("#g-status", Static)
-        outcome = self.genlab.outcomes.get(qid)
+        outcome = self.study.outcomes.get(qid)
         status.remove_class("passed", "failed", "running")
         if not self.question.exercises:
             status.update(escape(t("grade.none", lang, question=qid)))
@@ -99,7 +100,7 @@ class GradingScreen(GenlabScreen):
         box.mount_all([Static(text, classes=f"g-line {kind}", markup=False) for text, kind in lines])
 
     def action_rerun(self) -> None:
-        self.genlab.start_grading(self.question.id)
+        self.study.start_grading(self.question.id)
         self.refresh_view()
 
     def action_back(self) -> None:

@@ -61,8 +61,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(f"[b]{t('help.title', self.lang)}[/b]", id="help-title")
             yield Static(help_text(self.lang), id="help-text")
 
-    def refresh_view(self) -> None:
-        self.lang = getattr(self.app, "lang", self.lang)
+    def set_lang(self, lang: str) -> None:
+        self.lang = lang
         self.query_one("#help-title", Static).update(f"[b]{t('help.title', self.lang)}[/b]")
         self.query_one("#help-text", Static).update(help_text(self.lang))
 

@@ -19,7 +19,9 @@ from textual.widgets import Static
 from grader.core.bank import Question
 from grader.core.shuffle import option_order
 from tui.i18n import t
+from tui.messages import OpenGrading
 from tui.screens.base import GenlabScreen
+from tui.study import Study
 from tui.widgets.answer import AnswerItem
 from tui.widgets.choice import ChoiceItem
 from tui.widgets.keybar import KeyBar
@@ -38,8 +40,8 @@ class QuestionScreen(GenlabScreen):
         Binding("g", "grade", "grade"),
     ]
 
-    def __init__(self, question: Question, step: int = 0) -> None:
-        super().__init__(id="question")
+    def __init__(self, study: Study, question: Question, step: int = 0) -> None:
+        super().__init__(study, id="question")
         self.question = question
         self.step = max(0, min(step, len(question.quiz)))
         self._draft_timer: Timer | None = None
@@ -79,7 +81,7 @@ class QuestionScreen(GenlabScreen):
         body = self.query_one("#q-body", VerticalScroll)
         await body.remove_children()
         await body.mount(self._step_widget())
-        self.genlab.save_resume(screen="question", question=self.question.id, step=step)
+        self.study.save_resume(screen="question", question=self.question.id, step=step)
         self._render_header()
         self.call_after_refresh(self._focus_step)
         self.refresh_bindings()
@@ -92,13 +94,13 @@ class QuestionScreen(GenlabScreen):
     def _step_widget(self) -> ChoiceItem | AnswerItem | RecallPanel:
         lang, q = self.lang, self.question
         if self.step == self.recall_step:
-            draft = self.genlab.store.get_state(f"draft:{q.id}", "") or ""
+            draft = self.study.store.get_state(f"draft:{q.id}", "") or ""
             return RecallPanel(q, lang, draft)
         item = q.quiz[self.step]
-        previous = self.genlab.progress.latest_answers(q.id).get((q.id, self.step))
+        previous = self.study.progress.latest_answers(q.id).get((q.id, self.step))
         answer = previous["answer"] if previous else None
         if item.kind in ("single", "multiple"):
-            order = option_order(self.genlab.shuffle_seed, q.id, self.step, item)
+            order = option_order(self.study.shuffle_seed, q.id, self.step, item)
             return ChoiceItem(item, self.step, lang, list(answer) if isinstance(answer, list) else None, order)
         if item.kind == "numeric" and isinstance(answer, (int, float)):
             answer = float(answer)
@@ -134,11 +136,11 @@ class QuestionScreen(GenlabScreen):
     # ------------------------------------------------------------------ answers: stored at once
 
     def on_choice_item_answered(self, event: ChoiceItem.Answered) -> None:
-        self.genlab.record_quiz(self.question.id, event.index, event.answer, event.correct)
+        self.study.record_quiz(self.question.id, event.index, event.answer, event.correct)
         self.refresh_bindings()
 
     def on_answer_item_answered(self, event: AnswerItem.Answered) -> None:
-        self.genlab.record_quiz(self.question.id, event.index, event.answer, event.correct)
+        self.study.record_quiz(self.question.id, event.index, event.answer, event.correct)
         self.refresh_bindings()
 
     def on_recall_panel_draft_changed(self, event: RecallPanel.DraftChanged) -> None:
@@ -148,13 +150,13 @@ class QuestionScreen(GenlabScreen):
         self._draft_timer = self.set_timer(DRAFT_DELAY_S, self.flush)
 
     def on_recall_panel_rated(self, event: RecallPanel.Rated) -> None:
-        card = self.genlab.record_recall(self.question.id, event.text, event.key_points, event.rating)
+        card = self.study.record_recall(self.question.id, event.text, event.key_points, event.rating)
         if card is None:
             return  # not stored (the app said why): stay revealed so the rating can be given again
         self._draft = ""
         self.flush()
         panel = self.query_one(RecallPanel)
-        panel.show_rated(event.rating, card.due, self.genlab.clock())
+        panel.show_rated(event.rating, card.due, self.study.clock())
         self.refresh_bindings()
 
     def flush(self) -> None:
@@ -162,7 +164,7 @@ class QuestionScreen(GenlabScreen):
             self._draft_timer.stop()
             self._draft_timer = None
         if self._draft is not None:
-            self.genlab.save_draft(self.question.id, self._draft)
+            self.study.save_draft(self.question.id, self._draft)
             self._draft = None
 
     # ------------------------------------------------------------------ keys
@@ -184,11 +186,11 @@ class QuestionScreen(GenlabScreen):
 
     def action_grade(self) -> None:
         self.flush()
-        self.genlab.open_grading(self.question.id)
+        self.post_message(OpenGrading(self.question.id))
 
     def action_back(self) -> None:
         self.flush()
-        self.genlab.save_resume(screen="map", question=self.question.id)
+        self.study.save_resume(screen="map", question=self.question.id)
         self.dismiss()
 
     def on_unmount(self) -> None:

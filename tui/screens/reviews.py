@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from tui.clock import as_utc
 from tui.i18n import t
+from tui.messages import OpenQuestion
 from tui.screens.base import GenlabScreen
 from tui.widgets.keybar import KeyBar
 
@@ -43,16 +44,16 @@ class ReviewScreen(GenlabScreen):
         self.refresh_view()
 
     def refresh_view(self) -> None:
-        lang, app = self.lang, self.genlab
-        now = app.clock()
-        cards = app.reviews.cards()
-        due = app.reviews.due(now)
+        lang, study = self.lang, self.study
+        now = study.clock()
+        cards = study.reviews.cards()
+        due = study.reviews.due(now)
         self.query_one("#rev-title", Static).update(f"[b]{escape(t('rev.title', lang, n=len(due)))}[/b]")
         listing = self.query_one(OptionList)
         highlighted = listing.highlighted
         listing.clear_options()
         for qid in due:
-            q = app.bank.question(qid)
+            q = study.bank.question(qid)
             when = cards[qid].due
             label = t("rev.overdue", lang) if when <= as_utc(now) else t("rev.later", lang, time=when.astimezone(now.tzinfo).strftime("%H:%M"))
             listing.add_option(Option(f"{qid:<4} [$accent]{escape(label):<8}[/] {escape(q.topic.get(lang))}", id=qid))
@@ -67,7 +68,7 @@ class ReviewScreen(GenlabScreen):
     @on(OptionList.OptionSelected, "#due-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
-            self.genlab.open_question(event.option.id, len(self.genlab.bank.question(event.option.id).quiz))
+            self.post_message(OpenQuestion(event.option.id, len(self.study.bank.question(event.option.id).quiz)))  # to the recall
 
     def action_open(self) -> None:
         listing = self.query_one(OptionList)

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tui.i18n import key_label
+from tui.screens.base import GenlabScreen
 
 
 class KeyBar(Static):
@@ -28,7 +29,7 @@ class KeyBar(Static):
         self.update_keys()
 
     def update_keys(self) -> None:
-        lang = getattr(self.app, "lang", "en")
+        lang = self.screen.lang if isinstance(self.screen, GenlabScreen) else "en"
         local, global_ = [], []
         seen: set[str] = set()
         for active in self.screen.active_bindings.values():
