@@ -1,5 +1,9 @@
 """The `grade` command line: parse, call the engine, render. No grading logic lives here.
 
+Over 300 lines for now: the commands are declared together while several branches add
+commands to it at once (issue 12); once they have landed, the tools (`batch`, `export`,
+`report`, `bundle`) move to a module of their own.
+
     grade q46 | flows.log_prob | flows | --all     grade exercises
     grade                                           progress summary and what to do next
     grade show q46 [--answer] [--lang ru|en]        read a question of the bank

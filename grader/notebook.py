@@ -15,6 +15,9 @@ Rules (see the README section "Notebooks"):
 - a definition the modules need that appears in two cells is an error naming both cells;
 - cells are numbered from 1 counting every cell, markdown included, as Jupyter shows them;
   locations in reports read "work.ipynb, cell 7, line 3".
+
+Over 300 lines: one pipeline (read the cells, keep the definitions and what they use, write
+the modules, map locations back to cells) whose steps share the notebook's statements.
 """
 
 from __future__ import annotations
