@@ -70,7 +70,7 @@ def test_workflow_uses_the_classroom_actions(template) -> None:
     runner = reporter["with"]["runners"]
     grading = next(s for s in steps(template) if s.get("id") == runner)
     # The reporter reads <RUNNER>_RESULTS: base64 of the step's `result` output.
-    assert reporter["env"][f"{runner.upper()}_RESULTS"] == "${{ steps.%s.outputs.result }}" % runner
+    assert reporter["env"][f"{runner.upper()}_RESULTS"] == "${{ steps." + runner + ".outputs.result }}"
     assert reporter["if"] == "always()" and TARGET in grading["run"]
     install = next(s["run"] for s in steps(template) if "pip install" in s.get("run", ""))
     assert install.index("torch==2.13.0") < install.index("install -e .")  # the CPU build first
