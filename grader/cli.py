@@ -29,6 +29,7 @@ from grader import __version__, paths
 from grader.errors import UsageError
 
 if TYPE_CHECKING:
+    from grader.bank import Question
     from grader.notebook import NotebookSubmission
 
 SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle")
@@ -263,8 +264,9 @@ def show(
     question: Annotated[str, typer.Argument(help="A question id, e.g. q46.")],
     answer: Annotated[bool, typer.Option("--answer", help="Also show the reference answer, key points and the right options.")] = False,
     lang: Annotated[Lang | None, typer.Option("--lang", help="ru or en [default: from the locale, else en].", show_default=False)] = None,
+    quiz: Annotated[bool, typer.Option("--quiz", help="Answer the quiz items here, one per line; answers are graded and recorded as in the TUI.")] = False,
 ) -> None:
-    """Print a question, its quiz items and its exercises."""
+    """Print a question, its quiz items and its exercises (or answer its quiz with --quiz)."""
     from grader import render
     from grader.bank import BankError, load_bank
 
@@ -278,7 +280,42 @@ def show(
 
         guess = difflib.get_close_matches(qid, bank.ids(), n=1)
         raise _fail(f"unknown question '{question}'" + (f"; did you mean {guess[0]}?" if guess else f"; the bank has {bank.ids()[0]}–{bank.ids()[-1]}"))
+    if quiz:
+        if answer:
+            raise _fail("--quiz and --answer do not go together: answer first, then look with --answer")
+        raise typer.Exit(_quiz(bank.question(qid), (lang or _default_lang()).value))
     render.question(out, bank.question(qid), (lang or _default_lang()).value, with_answer=answer, seed=_shuffle_seed())
+
+
+def _quiz(q: Question, lang: str) -> int:
+    """`grade show qN --quiz`: ask, grade, store each answer at once (a wrong one makes qN due)."""
+    from datetime import UTC, datetime
+
+    from rich.markup import escape
+
+    from grader.quiz_terminal import run_quiz
+    from grader.store import Store, StoreError
+    from tui.scheduler import Reviews
+
+    try:
+        store = Store.open(paths.progress_path())
+    except (StoreError, OSError, sqlite3.Error) as exc:
+        raise _fail(f"cannot open the progress store {paths.progress_path()}: {exc}; answers would be lost, so the quiz did not start") from None
+    with store:
+        reviews = Reviews(store)
+
+        def record(qid: str, item: int, given: object, correct: bool) -> None:
+            store.record_quiz_attempt(qid, item, given, correct, lang)
+            if not correct:  # as in the TUI: a wrong answer shows the question needs study
+                now = datetime.now(UTC)
+                reviews.bring_forward({qid: now}, now)
+
+        out.print(f"[bold]{q.id}[/] [dim]{escape(q.topic.get(lang))}[/]")
+        out.print(escape(q.prompt.get(lang)))
+        out.print()
+        outcome = run_quiz(out, q, lang, seed=store.shuffle_seed(), read_line=input, record=record)
+    out.print({"ru": f"ответов: {outcome.answered}, верных: {outcome.right} из {len(q.quiz)}", "en": f"answered {outcome.answered}, right {outcome.right} of {len(q.quiz)}"}[lang])
+    return 0 if outcome.right == len(q.quiz) else 1
 
 
 def _shuffle_seed() -> str:

@@ -21,7 +21,7 @@ from tui.progress import Progress, count_streak, file_hash
 from tui.scheduler import Reviews
 from tui.screens.course_map import CourseMapScreen, exact_id, matches
 from tui.screens.dashboard import bar
-from tui.widgets.answer import parse_number
+from grader.bank import parse_number
 
 TUI = ROOT / "tui"
 
