@@ -87,7 +87,7 @@ def test_wrong_answer_makes_the_question_due(tmp_path) -> None:
 
 
 def test_unreadable_answers_are_asked_again_and_end_of_input_keeps_what_was_given(tmp_path) -> None:
-    qid, index, item = first_choice("multiple")
+    qid, index, _item = first_choice("multiple")
     db = tmp_path / "p.sqlite3"
     proc = quiz(qid, "\n" * index + "zz\n", db)  # then the input ends
     assert "could not read that answer" in proc.stdout and proc.returncode == 1
