@@ -115,3 +115,13 @@ def test_workers_run_unprivileged_and_cannot_reach_the_course(bundle, tmp_path, 
     assert f"worker uid {pwd.getpwnam('nobody').pw_uid}" in text
     assert "REACHED" not in text
     assert doc["score"] == sum(t["max_score"] for t in doc["tests"]) > 0  # the copy it grades still works
+
+
+def test_a_notebook_submission_is_graded(bundle, tmp_path) -> None:
+    from tests.test_notebook import solution_cells, write_notebook
+
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    write_notebook(folder / "homework.ipynb", solution_cells("attention"))
+    doc = run_autograder(bundle, tmp_path, folder)
+    assert doc["tests"] and doc["score"] == sum(t["max_score"] for t in doc["tests"]) > 0

@@ -4,7 +4,8 @@ The zip holds ``setup.sh`` and ``run_autograder`` at its root and a copy of the 
 ``genlab/``. ``run_autograder`` always writes ``results/results.json``: when grading itself
 fails (a crash, the 10-minute limit) it writes a zero score that says why, so the student
 never sees Gradescope's bare "autograder failed". ``GENLAB_AUTOGRADER_ROOT`` replaces
-``/autograder`` (tests run the script on a fake tree); ``GENLAB_TARGETS`` limits grading to
+``/autograder`` (tests run the script on a fake tree). A submission of one notebook and no
+topic modules is graded as a notebook; ``GENLAB_TARGETS`` limits grading to
 some exercises (space-separated; default every exercise); ``GENLAB_SANDBOX`` picks the sandbox
 mode (default ``auto``). Run as root, as Gradescope does, every worker runs as ``nobody``
 (``GENLAB_WORKER_USER`` overrides), which cannot read ``/autograder/source`` or the results.
@@ -53,6 +54,10 @@ if [ "$(id -u)" = 0 ]; then
   export GENLAB_WORKER_USER="${GENLAB_WORKER_USER:-nobody}"
 fi
 if [ ! -d "$ROOT/submission" ]; then SUBMISSION="$ROOT/submission"; else SUBMISSION="$WORK/submission"; fi
+# A single notebook and no topic modules: grade the notebook (its catalog-named definitions).
+shopt -s nullglob
+MODULES=("$WORK"/submission/*.py); NOTEBOOKS=("$WORK"/submission/*.ipynb)
+if [ ${#MODULES[@]} -eq 0 ] && [ ${#NOTEBOOKS[@]} -eq 1 ]; then SUBMISSION="${NOTEBOOKS[0]}"; fi
 if [ -n "${GENLAB_TARGETS:-}" ]; then TARGETS=($GENLAB_TARGETS); else TARGETS=(--all); fi
 OUT="$(mktemp)"; ERR="$(mktemp)"
 cd "$WORK" || exit 0
