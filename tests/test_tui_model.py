@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.core.bank import BankError
+from grader.core.bank import BankError, parse_number
 from grader.core.bankcache import cached_bank, from_json, load_cached
 from grader.core.states import code_hash
 from grader.core.store import GradingRun, Store
@@ -22,7 +22,6 @@ from tui.progress import Progress, count_streak
 from tui.scheduler import Reviews
 from tui.screens.course_map import CourseMapScreen, exact_id, matches
 from tui.screens.dashboard import bar
-from tui.widgets.answer import parse_number
 
 TUI = ROOT / "tui"
 
