@@ -2,7 +2,7 @@
 
 Mirrors ``EXERCISES.md`` (the course's public interface). Which questions an exercise belongs
 to is written once, in ``questions.yaml`` (each question's ``exercises:``, the file the course
-author edits); ``questions_of`` and ``exercises_of`` read those links from the validated bank,
+author edits); ``links`` and ``questions_of`` read those links from the validated bank,
 through its cache (grader.core.bankcache). Free of torch, like all of grader.core.
 """
 
@@ -163,7 +163,3 @@ def questions_of(exercise_id: str) -> tuple[str, ...]:
     """The questions an exercise belongs to, in bank order (as every report lists them)."""
     return links().questions.get(exercise_id, ())
 
-
-def exercises_of(question_id: str) -> tuple[str, ...] | None:
-    """A question's exercises in catalog order (() for theory only), None for no such question."""
-    return links().exercises.get(question_id)
