@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 # One exercise id per line, in catalog order (the order `grade --all` and every report use).
 # A line holds the id only: the questions an exercise belongs to are listed in questions.yaml.
+# A text table rather than a tuple literal: a line left in the old `"id": ("q1",),` form then stops
+# the import with a message saying how to rewrite it, not with a bare SyntaxError.
 _CATALOG = """
 vae.reparameterize
 vae.kl_standard_normal
