@@ -129,7 +129,7 @@ def _response_kept(ctx: Context, a: dict[str, Any]) -> None:
 @completion_ex.property("known_labels_for_any_ignore_index", "the labels equal a loop over positions, also for ignore_index −1, 0 or 7 (an id that also occurs as a token)", tier="public")
 @given(a=gs.completion_inputs(ignore_index=True))
 def _known_labels(ctx: Context, a: dict[str, Any]) -> None:
-    ctx.assert_close(_labels(ctx, a), _loop(a), inputs=a, what="the labels")
+    ctx.assert_close(_labels(ctx, a), _loop(a), inputs=a, what="the label tensor")
 
 
 @completion_ex.property("dtype_contract", "the labels are a new int64 (B, L) tensor; input_ids, attention_mask and prompt_lengths are left unchanged", tier="public")
@@ -142,7 +142,7 @@ def _labels_dtype(ctx: Context, a: dict[str, Any]) -> None:
 @completion_ex.property("matches_reference", "the labels equal the reference on random right-padded batches", tier="hidden")
 @given(a=gs.completion_inputs(ignore_index=True))
 def _labels_matches_reference(ctx: Context, a: dict[str, Any]) -> None:
-    ctx.assert_close(_labels(ctx, a), ctx.ref(*_args(a)), inputs=a, what="the labels")
+    ctx.assert_close(_labels(ctx, a), ctx.ref(*_args(a)), inputs=a, what="the label tensor")
 
 
 # Last, once every property is registered: failures are re-diagnosed strictly (see _shared).
