@@ -102,6 +102,13 @@ def _define_probe() -> Any:
             super().__init__()
             self.largest: LargestTensor | None = None
 
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            # By default torch wraps __torch_dispatch__ in torch._dynamo.disable, which imports
+            # torch._dynamo (and sympy) on the first operation: seconds of a student's call budget.
+            # Nothing here is compiled, so there is nothing to disable.
+            return False
+
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             out = func(*args, **(kwargs or {}))
             inputs: set[tuple[str, int]] | None = None  # computed lazily: most outputs are small
