@@ -165,15 +165,15 @@ def prefix_strictly_causal(prefix_len, total_len):
     return (j < i) | (j < prefix_len)
 
 
-O = "attention.online_softmax_attention"
+OS = "attention.online_softmax_attention"
 CAUGHT_BY |= {
-    (O, "matches_softmax_attention"): online._sum_not_rescaled,
-    (O, "leading_masked_keys"): online._nan_on_masked_block,
-    (O, "shift_invariant"): online._max_initialised_with_zero,
-    (O, "memory_bounded"): online_materialized,
-    (O, "dtype_contract"): online_float32_internally,
-    (O, "matches_reference"): online._blocks_normalised_separately,
-    (O, "gradients_match"): online_kv_detached,
+    (OS, "matches_softmax_attention"): online._sum_not_rescaled,
+    (OS, "leading_masked_keys"): online._nan_on_masked_block,
+    (OS, "shift_invariant"): online._max_initialised_with_zero,
+    (OS, "memory_bounded"): online_materialized,
+    (OS, "dtype_contract"): online_float32_internally,
+    (OS, "matches_reference"): online._blocks_normalised_separately,
+    (OS, "gradients_match"): online_kv_detached,
 }
 
 P = "attention.padding_mask"
