@@ -76,7 +76,8 @@ def online_softmax_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | Non
     at the end, output = acc / l. Start from m = −∞, l = 0, acc = 0 (a row whose keys so far
     are all masked has m = −∞: do not compute −∞ − (−∞)).
     Memory is graded: no tensor that an operation allocates (views do not count) may be larger
-    than (..., Lq, max(block_size, d, dv)) elements — never build the full (..., Lq, Lk) scores.
+    than (..., Lq, max(block_size, d, dv)) elements — never build the full (..., Lq, Lk) scores
+    (take the mask block by block too: ~mask of the whole mask is a full-size tensor).
     Rows whose keys are all masked are not graded.
     Question (q72): why does attention cost O(L²) memory when done naively, and how does this
     loop make it O(L)?

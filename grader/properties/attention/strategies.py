@@ -57,19 +57,19 @@ def mha_inputs(draw: st.DrawFn, *, mask_kind: str | None = None, min_batch: int 
 
 
 @st.composite
-def online_attention_inputs(draw: st.DrawFn, *, min_lk: int = 1, max_lk: int = 12, mask_kind: str | None = None, dtype: torch.dtype | None = None) -> dict[str, Any]:
+def online_attention_inputs(draw: st.DrawFn, *, min_lk: int = 1, max_lk: int = 12, mask_kind: str | None = None, mask_kinds: tuple[str, ...] = ("none", "full", "2d", "keys"), dtype: torch.dtype | None = None) -> dict[str, Any]:
     """q (..., Lq, d), k (..., Lk, d), v (..., Lk, dv) with the same batch dims, a block_size that
     usually splits the keys into several blocks (the last one often partial) and a bool mask.
 
     ``mask_kind``: "none", "full" (..., Lq, Lk), "2d" (Lq, Lk) shared by the batch, or "keys"
-    (..., 1, Lk), a key-padding mask broadcast over the queries; drawn when None. Every query
+    (..., 1, Lk), a key-padding mask broadcast over the queries; drawn from ``mask_kinds`` when None. Every query
     row keeps at least one key (fully masked rows are outside the contract).
     """
     batch = draw(batch_shapes())
     lq, lk, d, dv = draw(dims(1, 6)), draw(dims(min_lk, max_lk)), draw(dims(1, 6)), draw(dims(1, 6))
     dtype = dtype or draw(float_dtypes())
     seed = draw(seeds())
-    kind = mask_kind or draw(st.sampled_from(("none", "full", "2d", "keys")))
+    kind = mask_kind or draw(st.sampled_from(mask_kinds))
     mask_shape = {"full": (*batch, lq, lk), "2d": (lq, lk), "keys": (*batch, 1, lk)}.get(kind)
     return {
         "q": make_tensor((*batch, lq, d), dtype, seed),
