@@ -30,6 +30,7 @@ gan.generator_loss
 gan.gradient_penalty
 gan.minibatch_stddev
 gan.concat_condition
+gan.r1_penalty
 diffusion.linear_beta_schedule
 diffusion.cosine_beta_schedule
 diffusion.q_sample
@@ -37,6 +38,7 @@ diffusion.ddpm_step
 diffusion.ddim_timesteps
 diffusion.ddim_step
 diffusion.classifier_free_guidance
+diffusion.respaced_betas
 clip.clip_loss
 clip.zero_shot_probs
 metrics.inception_score
@@ -51,12 +53,16 @@ vq.vector_quantize
 vit.patchify
 vit.unpatchify
 vit.embed_patches
+vit.interpolate_pos_embed
 flows.AffineCoupling
 flows.log_prob
 flows.sample
 attention.scaled_dot_product_attention
 attention.causal_mask
 attention.multi_head_attention
+attention.online_softmax_attention
+attention.padding_mask
+attention.prefix_lm_mask
 transformer.layer_norm
 transformer.sinusoidal_position_encoding
 transformer.feed_forward
@@ -68,6 +74,7 @@ lm.sample_next_token
 lm.greedy_decode
 lm.mask_tokens
 lm.prepend_soft_prompt
+lm.completion_only_labels
 """
 
 
