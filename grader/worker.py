@@ -7,10 +7,6 @@ path from SUBMISSION_DIR), and answers on FD_OUT with plain data only (see
 so neither ``print`` nor ``breakpoint()`` can touch the protocol pipes.
 
 This module must not import the properties, the reference solutions or Hypothesis.
-
-Over 300 lines: it is one process's whole side of the protocol (the import guard, loading the
-submission, every request it answers, error descriptions); it stays one module so that what
-runs in the worker can be read in one place, and it is edited by other branches (issue 12).
 """
 
 from __future__ import annotations
