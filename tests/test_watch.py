@@ -76,6 +76,11 @@ def save_solution(folder: Path, *, atomic: bool) -> None:
     save(folder, solved("scaled_dot_product_attention", ""), atomic=atomic)
 
 
+def stop(child: pexpect.spawn) -> None:
+    child.close(force=True)
+    child.logfile_read.close()
+
+
 def quit_watch(child: pexpect.spawn) -> None:
     child.send("q")
     child.expect("Bye")
@@ -107,7 +112,7 @@ def test_a_save_regrades_once_and_n_moves_on(course: Path, tmp_path: Path) -> No
         child.expect(r"→ attention\.causal_mask")
         quit_watch(child)
     finally:
-        child.close(force=True)
+        stop(child)
     from grader.store import Store
 
     with Store.open(tmp_path / "progress.sqlite3") as store:
@@ -133,7 +138,7 @@ def test_manual_run_and_a_killed_worker_is_replaced(course: Path, tmp_path: Path
         child.expect("no hint needed")
         quit_watch(child)
     finally:
-        child.close(force=True)
+        stop(child)
 
 
 def test_hints_progress_from_diagnosis_to_docstring_to_key_points(course: Path, tmp_path: Path) -> None:
@@ -157,4 +162,4 @@ def test_hints_progress_from_diagnosis_to_docstring_to_key_points(course: Path, 
         child.expect(r"No more hints.*grade show q59 --answer")
         quit_watch(child)
     finally:
-        child.close(force=True)
+        stop(child)
