@@ -264,6 +264,7 @@ class WorkerConnection:
             except (ProcessLookupError, PermissionError):
                 self._proc.kill()
         self.close()
+        self._output.close()  # the capture of its prints: take_output() was read before
 
     def close(self) -> None:
         if self._proc is None:

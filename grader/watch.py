@@ -80,11 +80,13 @@ class Watch:
         self.console = console
         self.asked = asked  # the question the student named, for hints
         self.latest = _latest_runs()
-        self.current = self._first_unfinished(targets) or targets[0]
+        first = self._first_unfinished(targets)
+        self.finished = first is None and targets == list(EXERCISES)  # `grade watch` with the whole course passing
+        self.current = first or targets[0]
         self.result: ExerciseResult | None = None
         self.hint_level = 0
         self.graded_hash: str | None = None
-        self._announced_ready = False
+        self._announced: int | None = None  # the spare whose readiness the trace reported
         self.changes: FileChanges | None = None  # its filter follows the current file
 
     # ------------------------------------------------------------------ state
@@ -124,7 +126,6 @@ class Watch:
             self.say("passed", e=self.current, next=following or "—")
         self._record(self.result)
         self.grader.recycle()
-        self._announced_ready = False
         self.prompt()
 
     def _record(self, result: ExerciseResult) -> None:
@@ -185,13 +186,17 @@ class Watch:
 
     def on_tick(self) -> None:
         self.grader.workers.replenish()
-        if self.options.trace and not self._announced_ready and self.grader.workers.ready():
-            self._announced_ready = True
+        spare = self.grader.workers.spare_pid
+        if self.options.trace and spare != self._announced and self.grader.workers.ready():
+            self._announced = spare
             self.console.print(f"[dim]trace: worker ready (pid {self.grader.workers.spare_pid}, replaced {self.grader.workers.replaced})[/]")
 
     # ------------------------------------------------------------------ loop
 
     def run(self, keys: Keys, changes: FileChanges | None) -> int:
+        if self.finished:
+            self.say("all_done")
+            return 0
         self.grade()
         while True:
             fds = [keys.fd] + ([changes.wake_r] if changes is not None else [])
@@ -230,14 +235,8 @@ class Keys:
         self.fd = fd
 
     def read(self) -> str | None:
-        while True:
-            data = os.read(self.fd, 1)
-            if not data:
-                return None
-            key = data.decode("utf-8", errors="replace")
-            if not key.isspace():
-                return key.lower()
-            return " "
+        data = os.read(self.fd, 1)
+        return data.decode("utf-8", errors="replace").lower() if data else None
 
 
 @contextlib.contextmanager

@@ -163,3 +163,33 @@ def test_hints_progress_from_diagnosis_to_docstring_to_key_points(course: Path, 
         quit_watch(child)
     finally:
         stop(child)
+
+
+def test_warm_grader_sees_a_changed_imported_module_and_runs_in_the_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each grading gets a fresh worker: a sibling module edited between two gradings is seen.
+    The spare is started like `grade`'s worker: inside bwrap where bwrap works here."""
+    from grader.limits import Limits
+    from grader.sandbox import resolve_mode
+    from grader.warm import WarmGrader
+
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "attention.py").write_text("from helper import causal_mask  # the student's own module\n", encoding="utf-8")
+    reference = (ROOT / "solutions" / "attention.py").read_text(encoding="utf-8")
+    (folder / "helper.py").write_text(reference, encoding="utf-8")
+    isolation = resolve_mode("auto")[0]
+    grader = WarmGrader(folder.resolve(), solutions=ROOT / "solutions", limits=Limits(), isolation=isolation)
+    try:
+        if isolation == "bwrap":
+            spare = grader.workers.spare_pid
+            assert Path(f"/proc/{spare}/cmdline").read_bytes().split(b"\0")[0].endswith(b"bwrap")
+        first = grader.grade("attention.causal_mask")
+        grader.recycle()
+        assert first.passed, first
+        wrong = reference.replace("return key_pos <= query_pos", "return key_pos < query_pos")
+        assert wrong != reference
+        (folder / "helper.py").write_text(wrong, encoding="utf-8")
+        second = grader.grade("attention.causal_mask")
+        assert second.status == "failed" and second.code_hash == first.code_hash  # attention.py itself did not change
+    finally:
+        grader.close()
