@@ -193,3 +193,18 @@ def test_warm_grader_sees_a_changed_imported_module_and_runs_in_the_sandbox(tmp_
         assert second.status == "failed" and second.code_hash == first.code_hash  # attention.py itself did not change
     finally:
         grader.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["q999"], "unknown question 'q999'"),
+        (["q1"], "q1 has no code exercise"),
+        (["q59", "--submission", "work.ipynb"], "`grade watch` follows a folder of topic modules"),
+    ],
+)
+def test_watch_usage_errors_exit_2_with_the_fix(args: list[str], message: str) -> None:
+    from tests.cli_helpers import run_grade
+
+    proc = run_grade("watch", *args)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
