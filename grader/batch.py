@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,12 +128,17 @@ def grade_class(
     limits: Limits,
     isolation: str,
     jobs: int = 1,
+    scheduler: str | None = None,
+    sandbox_mode: str = "auto",
     on_start: Callable[[list[str], int], None] | None = None,
     on_student: Callable[[dict[str, Any], bool], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Grade every student not already graded with the same files and targets; return all records.
 
-    on_start(all students, number already done) once; on_student(record, resumed) per student."""
+    Locally in ``jobs`` slots, or on the dask cluster at ``scheduler`` (each dask worker resolves
+    ``sandbox_mode`` and finds the solutions itself). Either way each record is written the
+    moment it arrives, so resuming works the same. on_start(all students, number already done)
+    once; on_student(record, resumed) per student."""
     folders = student_folders(root)
     (out / "students").mkdir(parents=True, exist_ok=True)
     manifest = load_result(out / "manifest.json")
@@ -152,16 +157,35 @@ def grade_class(
     for name in sorted(records):
         if on_student:
             on_student(records[name], True)
-    slot_limits = Limits(limits.call_timeout, limits.exercise_timeout, limits.memory_mb, threads=max(1, (os.cpu_count() or 1) // max(1, jobs)))
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="genlab-slot") as pool:
-        futures = {pool.submit(grade_student, f, exercise_ids, device=device, solutions=solutions, limits=slot_limits, isolation=isolation): f for f in todo}
-        for future in as_completed(futures):
-            record = future.result()
-            write_atomic(result_path(out, record["student"]), record)
-            records[record["student"]] = record
-            if on_student:
-                on_student(record, False)
+    if scheduler is not None:
+        from grader.batch_cluster import grade_on_cluster
+
+        arriving = grade_on_cluster(scheduler, todo, exercise_ids, device=device, limits=limits, sandbox_mode=sandbox_mode)
+    else:
+        arriving = _grade_locally(todo, exercise_ids, device=device, solutions=solutions, limits=limits, isolation=isolation, jobs=jobs)
+    for record in arriving:
+        write_atomic(result_path(out, record["student"]), record)
+        records[record["student"]] = record
+        if on_student:
+            on_student(record, False)
+    weakest = "none" if any(r["isolation"] == "none" for r in records.values()) else isolation
+    if weakest != isolation:  # a fallback on some worker: the manifest must not claim more than the results got
+        write_atomic(out / "manifest.json", {"schema": SCHEMA, "targets": exercise_ids, "isolation": weakest})
     return [records[f.name] for f in folders]
+
+
+def slot_threads(jobs: int, cores: int | None = None) -> int:
+    """Torch/OpenMP threads of one slot's worker, so that ``jobs`` slots do not oversubscribe the cores."""
+    return max(1, (cores or os.cpu_count() or 1) // max(1, jobs))
+
+
+def _grade_locally(todo: list[Path], exercise_ids: list[str], *, limits: Limits, jobs: int, **run: Any) -> Iterator[dict[str, Any]]:
+    """Records in the order the students finish, ``jobs`` at a time, each with its own worker."""
+    slot_limits = Limits(limits.call_timeout, limits.exercise_timeout, limits.memory_mb, threads=slot_threads(jobs))
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="genlab-slot") as pool:
+        futures = [pool.submit(grade_student, f, exercise_ids, limits=slot_limits, **run) for f in todo]
+        for future in as_completed(futures):
+            yield future.result()
 
 
 def _notebook_folder(folder: Path) -> bool:
