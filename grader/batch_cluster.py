@@ -60,11 +60,11 @@ def grade_on_cluster(scheduler: str, todo: list[Path], exercise_ids: list[str], 
 
 
 def _task_failed(folder: Path, exc: BaseException | None) -> dict[str, Any]:
-    from grader.batch import SCHEMA, _now, submission_hash
+    from grader.batch import SCHEMA, _now, student_name, submission_hash
 
     return {
         "schema": SCHEMA,
-        "student": folder.name,
+        "student": student_name(folder),
         "submission_hash": submission_hash(folder),
         "isolation": "none",
         "status": "error",
@@ -77,12 +77,12 @@ def _task_failed(folder: Path, exc: BaseException | None) -> dict[str, Any]:
 def cluster_slot(folder: str, exercise_ids: list[str], *, device: str, limits: Limits, sandbox_mode: str) -> dict[str, Any]:
     """Runs on a dask worker: one student, graded as a local slot would, with this worker's sandbox."""
     from grader import paths
-    from grader.batch import SCHEMA, _now, grade_student, slot_threads
+    from grader.batch import SCHEMA, _now, grade_student, slot_threads, student_name
     from grader.sandbox import SandboxUnavailable, resolve_mode
 
     path = Path(folder)
     where = f"dask worker on {socket.gethostname()}"
-    error = {"schema": SCHEMA, "student": path.name, "submission_hash": "", "isolation": "none", "status": "error", "report": None}
+    error = {"schema": SCHEMA, "student": student_name(path), "submission_hash": "", "isolation": "none", "status": "error", "report": None}
     if not path.is_dir():
         return {**error, "message": f"{folder} is not visible on the {where}; put the class folder on a filesystem the workers share", "graded_at": _now()}
     try:
