@@ -216,7 +216,15 @@ def grade_class(
 
 def slot_threads(jobs: int, cores: int | None = None) -> int:
     """Torch/OpenMP threads of one slot's worker, so that ``jobs`` slots do not oversubscribe the cores."""
-    return max(1, (cores or os.cpu_count() or 1) // max(1, jobs))
+    return max(1, (cores or usable_cores()) // max(1, jobs))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a SLURM job or taskset gets fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS has no affinity API
+        return os.cpu_count() or 1
 
 
 def _grade_locally(todo: list[Path], exercise_ids: list[str], *, limits: Limits, jobs: int, **run: Any) -> Iterator[dict[str, Any]]:

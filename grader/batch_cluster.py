@@ -46,9 +46,10 @@ def grade_on_cluster(scheduler: str, todo: list[Path], exercise_ids: list[str], 
         raise UsageError(f"cannot reach the dask scheduler at {scheduler}: {exc} (start one with `dask scheduler` and workers with `dask worker {scheduler}`)") from None
     with client:
         batch = uuid.uuid4().hex[:8]
+        host_slots = _slots_per_host(client, distributed)
         folders, futures = {}, []
         for index, folder in enumerate(todo):
-            future = client.submit(cluster_slot, str(folder.resolve()), exercise_ids, device=device, limits=limits, sandbox_mode=sandbox_mode, key=f"genlab-{batch}-{index}", pure=False)
+            future = client.submit(cluster_slot, str(folder.resolve()), exercise_ids, device=device, limits=limits, sandbox_mode=sandbox_mode, host_slots=host_slots, key=f"genlab-{batch}-{index}", pure=False)
             folders[future.key] = folder
             futures.append(future)
         for future in distributed.as_completed(futures, loop=client.loop):
@@ -74,7 +75,16 @@ def _task_failed(folder: Path, exc: BaseException | None) -> dict[str, Any]:
     }
 
 
-def cluster_slot(folder: str, exercise_ids: list[str], *, device: str, limits: Limits, sandbox_mode: str) -> dict[str, Any]:
+def _slots_per_host(client: Any, distributed: ModuleType) -> dict[str, int]:
+    """How many students the cluster grades at once on each host (all its workers' threads)."""
+    slots: dict[str, int] = {}
+    for address, info in client.scheduler_info().get("workers", {}).items():
+        host = distributed.comm.get_address_host(address)
+        slots[host] = slots.get(host, 0) + int(info.get("nthreads", 1))
+    return slots
+
+
+def cluster_slot(folder: str, exercise_ids: list[str], *, device: str, limits: Limits, sandbox_mode: str, host_slots: dict[str, int] | None = None) -> dict[str, Any]:
     """Runs on a dask worker: one student, graded as a local slot would, with this worker's sandbox."""
     from grader import paths
     from grader.batch import SCHEMA, _now, grade_student, slot_threads, student_name
@@ -89,16 +99,19 @@ def cluster_slot(folder: str, exercise_ids: list[str], *, device: str, limits: L
         isolation, _ = resolve_mode(sandbox_mode)
     except SandboxUnavailable as exc:
         return {**error, "message": f"on the {where}: {exc}", "graded_at": _now()}
-    slot_limits = Limits(limits.call_timeout, limits.exercise_timeout, limits.memory_mb, threads=slot_threads(_worker_slots()))
+    slot_limits = Limits(limits.call_timeout, limits.exercise_timeout, limits.memory_mb, threads=slot_threads(_worker_slots(host_slots or {})))
     return grade_student(path, exercise_ids, device=device, solutions=paths.solutions_dir(), limits=slot_limits, isolation=isolation)
 
 
-def _worker_slots() -> int:
-    """How many tasks this dask worker runs at once (its threads), so its slots share its cores."""
+def _worker_slots(host_slots: dict[str, int]) -> int:
+    """How many students are graded at once on this host (every dask worker's threads on it, as
+    the scheduler saw them when the batch started), so that their torch threads share its cores."""
     try:
         from distributed import get_worker
+        from distributed.comm import get_address_host
 
         worker = get_worker()
-        return int(getattr(worker, "nthreads", None) or worker.state.nthreads)
+        own = int(getattr(worker, "nthreads", None) or worker.state.nthreads)
+        return max(own, host_slots.get(get_address_host(worker.address), own))
     except (ImportError, ValueError, AttributeError):
         return os.cpu_count() or 1
