@@ -120,7 +120,7 @@ def bwrap_command(worker_argv: list[str], submission: Path, *, threads: int) -> 
     args += ["--ro-bind", str(grader_package_dir()), f"{GRADER_MOUNT}/grader"]
     args += ["--proc", "/proc", "--dev", "/dev"]
     for folder, size_mb in TMPFS_MB.items():
-        args += ["--size", str(size_mb * 2**20), "--tmpfs", folder]
+        args += [*(["--size", str(size_mb * 2**20)] if bwrap_has_size(bwrap) else []), "--tmpfs", folder]
     # After the private /tmp, so that a submission folder under /tmp stays visible (read-only).
     args += ["--ro-bind", str(submission), str(submission)]
     args += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
@@ -177,6 +177,15 @@ def apply_rlimits() -> None:
             resource.setrlimit(which, (soft, soft))
         except (ValueError, OSError):
             pass  # a limit the machine does not allow lowering stays as it is
+
+
+@functools.cache
+def bwrap_has_size(bwrap: str) -> bool:
+    """Whether this bwrap can cap a tmpfs (`--size`: recent bubblewrap has it, older ones such as Ubuntu 22.04's 0.6 do not)."""
+    try:
+        return "--size" in subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 @functools.cache
