@@ -7,6 +7,7 @@ import math
 import torch
 
 from grader.properties import attention as props
+from grader.properties.attention.multi_head_attention import _mha_fill_1e4, _mha_fill_1e9, _mha_unstable_softmax
 from grader.properties.attention.scaled_dot_product_attention import _fill_1e4 as sdpa_fill_1e4
 from grader.properties.attention.scaled_dot_product_attention import _fill_1e9 as sdpa_fill_1e9
 from grader.properties.attention.scaled_dot_product_attention import _unstable_softmax as sdpa_unstable_softmax
@@ -140,4 +141,10 @@ CAUGHT_BY |= {
     (M, "matches_torch_multihead_attention"): props._mha_weights_not_transposed,
     (M, "matches_reference"): props._mha_scaled_by_model_dim,
     (M, "gradients_match"): mha_kv_detached,
+    (M, "stable_for_extreme_scores"): _mha_fill_1e9,
 }
+STABILITY_WRONG += [
+    (M, "stable_for_extreme_scores", _mha_unstable_softmax),
+    (M, "stable_for_extreme_scores", _mha_fill_1e9),
+    (M, "stable_for_extreme_scores", _mha_fill_1e4),
+]

@@ -91,3 +91,32 @@ def very_negative_score_inputs(draw: st.DrawFn) -> dict[str, Any]:
     mask = torch.rand((lq, lk), generator=generator(seed + 3)) < 0.5
     mask[:, 0], mask[:, 1] = False, True
     return {"q": q, "k": k, "v": make_tensor((lk, 2), dtype, seed + 2), "mask": mask}
+
+
+@st.composite
+def mha_extreme_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """Multi-head attention inputs with identity projections whose per-head scores are ±1e2–1e4,
+    or −1e5/−1e10 at the visible keys next to masked ones (key 0 masked, key 1 visible in every
+    row); integer features, so every correct order of summation gives the same scores."""
+    num_heads, d = draw(st.sampled_from((1, 2))), draw(st.sampled_from((1, 4)))
+    e = num_heads * d
+    b, lq, lk = draw(dims(1, 2)), draw(dims(1, 2)), draw(dims(2, 3))
+    dtype = draw(float_dtypes())
+    seed = draw(seeds())
+    offset = draw(st.sampled_from((2.0**7, -(2.0**10), 2.0**13, -(2.0**17), -(2.0**34))))
+    key = offset + int_tensor((b, lk, e), dtype, seed + 1, -3, 3)
+    key[:, 0] = int_tensor((b, e), dtype, seed + 4, -1, 1)  # masked: an ordinary score
+    mask = torch.rand((lq, lk), generator=generator(seed + 3)) < 0.5
+    mask[:, 0], mask[:, 1] = False, True
+    eye = torch.eye(e, dtype=dtype)
+    return {
+        "query": int_tensor((b, lq, e), dtype, seed, 1, 2),
+        "key": key,
+        "value": make_tensor((b, lk, e), dtype, seed + 2),
+        "in_proj_weight": torch.cat([eye, eye, eye]),
+        "in_proj_bias": torch.zeros(3 * e, dtype=dtype),
+        "out_proj_weight": eye.clone(),
+        "out_proj_bias": torch.zeros(e, dtype=dtype),
+        "num_heads": num_heads,
+        "mask": mask,
+    }
