@@ -142,3 +142,34 @@ def soft_prompt_inputs(draw: st.DrawFn, *, with_labels: bool | None = None) -> d
         "soft_prompt": make_tensor((n, emb), dtype, seed + 1),
         "labels": token_ids((b, length), 50, seed + 3).masked_fill(~mask, -100) if use_labels else None,
     }
+
+
+@st.composite
+def large_logit_lm_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """logits (B, L, V) = 2^e·{−2..2} + {0..3} (e ∈ {7, 10, 13}: magnitudes 1e2–1e4, gaps so large
+    that some targets have probability ~e^−1000) and labels (B, L) without ignored targets;
+    integers, so the logits are exact in float32 and float64."""
+    from grader.properties.stability import int_tensor
+
+    b, length, vocab = draw(dims(1, 2)), draw(dims(2, 3)), draw(dims(2, 4))
+    dtype, seed = draw(float_dtypes()), draw(seeds())
+    scale = 2.0 ** draw(st.sampled_from((7, 10, 13)))
+    logits = scale * int_tensor((b, length, vocab), dtype, seed, -2, 2) + int_tensor((b, length, vocab), dtype, seed + 1, 0, 3)
+    return {"logits": logits, "labels": token_ids((b, length), vocab, seed + 2)}
+
+
+@st.composite
+def large_logit_top_p_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """logits (B, V) = ±2^e + {−6..0} (magnitudes 1e2–1e4, probabilities of order 1) and a
+    top_p away from every cumulative probability (rounding does not pick the crossing token)."""
+    from hypothesis import assume
+
+    from grader.properties.stability import int_tensor
+
+    b, vocab = draw(dims(1, 2)), draw(dims(2, 6))
+    dtype, seed = draw(float_dtypes()), draw(seeds())
+    offset = draw(st.sampled_from((1.0, -1.0))) * 2.0 ** draw(st.sampled_from((7, 10, 13)))
+    logits = offset + int_tensor((b, vocab), dtype, seed, -6, 0)
+    top_p = draw(st.sampled_from((0.3, 0.6, 0.9)))
+    assume(top_p_margin(logits, 1.0, None, top_p) > 1e-3)
+    return {"logits": logits, "temperature": 1.0, "top_k": None, "top_p": top_p}
