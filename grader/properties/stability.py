@@ -40,7 +40,7 @@ def _nonfinite(x: Any) -> bool:
 def assert_stable(ctx: Context, got: Any, expected: Any, *, inputs: dict[str, Any], what: str, formula: str, rtol: float | None = None, atol: float | None = None) -> None:
     """``got`` matches the finite ``expected``; a nan or inf result names the unstable ``formula``."""
     if _nonfinite(got) and not _nonfinite(expected):
-        ctx.fail(f"{what} has nan or inf entries where the exact result is finite: {formula}", inputs=inputs)
+        ctx.fail(f"{what}: nan or inf where the exact result is finite; {formula}", inputs=inputs)
     try:
         ctx.assert_close(got, expected, inputs=inputs, what=what, rtol=rtol, atol=atol)
     except PropertyFailure as failure:
