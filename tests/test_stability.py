@@ -23,13 +23,18 @@ def _stability_wrong() -> list[tuple[str, str, object]]:
 
 STABILITY_WRONG = _stability_wrong()
 NEW_PROPERTIES = {(e, p) for e, p, _ in STABILITY_WRONG}
+# Wrong variants an older property already catches on some inputs (the new one explains them).
+ALREADY_CAUGHT = {
+    ("clip.zero_shot_probs", "_probs_exp_over_sum"): "sharper_with_larger_scale",  # raises logit_scale until exp overflows
+}
 
 
 @pytest.mark.parametrize(("exercise_id", "prop", "wrong"), STABILITY_WRONG, ids=[f"{e}:{p}:{w.__name__}" for e, p, w in STABILITY_WRONG])
 def test_only_the_stability_properties_catch_it(exercise_id: str, prop: str, wrong: object) -> None:
     failed = failed_properties(grade_impl(exercise_id, wrong))
     assert prop in failed, f"{prop} let {wrong.__name__} pass"
-    assert {(exercise_id, p) for p in failed} <= NEW_PROPERTIES, f"an older property already catches {wrong.__name__}: {failed}"
+    allowed = {ALREADY_CAUGHT.get((exercise_id, wrong.__name__))}
+    assert {(exercise_id, p) for p in failed - allowed} <= NEW_PROPERTIES, f"an older property already catches {wrong.__name__}: {failed}"
 
 
 def test_failure_names_the_unstable_formula() -> None:

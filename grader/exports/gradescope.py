@@ -36,7 +36,7 @@ def document(s: StudentScore, scored: ScoredClass) -> dict[str, Any]:
             continue
         for j, p in enumerate(e.properties, 1):
             pr = p.result
-            output = pr.statement + "\n" + (failure_text(pr.message, pr.counterexample, pr.diagnosis) if pr.status == "failed" else pr.status.replace("_", " "))
+            output = pr.statement + "\n" + (failure_text(pr.message, pr.counterexample, pr.diagnosis, pr.trace) if pr.status == "failed" else pr.status.replace("_", " "))
             if j == 1 and r.output:
                 output += "\n\nyour code printed:\n" + r.output
             tests.append({
