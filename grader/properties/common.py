@@ -63,4 +63,5 @@ def unless_right(impl: Callable[..., Any], right: Callable[..., Any]) -> Callabl
         return result
 
     variant.__name__ = impl.__name__
+    variant.__wrapped__ = impl  # type: ignore[attr-defined]  # the mistake as a student writes it (tests grade this)
     return variant
