@@ -101,8 +101,8 @@ mha = Exercise(
     mistakes=[
         # First: right on ordinary inputs (unless_right), they name themselves only on extreme ones.
         Mistake("unstable_softmax", f"your output equals the softmax computed as {UNSTABLE_SOFTMAX}", unless_right(_mha_unstable_softmax, mha_formula)),
-        Mistake("mask_fill_1e9", f"your output equals masking with −1e9: {FINITE_MASK_FILL}", unless_right(_mha_fill_1e9, mha_formula)),
-        Mistake("mask_fill_1e4", f"your output equals masking with −1e4: {FINITE_MASK_FILL}", unless_right(_mha_fill_1e4, mha_formula)),
+        Mistake("mask_fill_1e9", f"your output equals masking with a large finite number: {FINITE_MASK_FILL}", unless_right(_mha_fill_1e9, mha_formula)),
+        Mistake("mask_fill_1e4", f"your output equals masking with a large finite number: {FINITE_MASK_FILL}", unless_right(_mha_fill_1e4, mha_formula)),
         Mistake("scaled_by_model_dim", "your output equals scores scaled by 1/√E (the model width); each head scales by 1/√d with its own width d = E / num_heads", _mha_scaled_by_model_dim),
         Mistake("heads_without_transpose", "your output equals splitting heads with a reshape to (B, H, L, d) without the transpose: heads then mix positions; reshape to (B, L, H, d) and transpose(1, 2)", _mha_heads_without_transpose),
         Mistake("weights_not_transposed", "your output equals x @ W instead of x @ W.T: the packed weights are in nn.Linear layout (out_features, in_features)", _mha_weights_not_transposed),

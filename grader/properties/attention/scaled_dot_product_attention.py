@@ -90,8 +90,8 @@ sdpa = Exercise(
         # First: they agree with the reference on ordinary inputs, so they only ever name
         # themselves on the large-scale inputs, where another variant may coincide with them.
         Mistake("unstable_softmax", f"your output equals the softmax computed as {UNSTABLE_SOFTMAX}", unless_right(_unstable_softmax, _stable)),
-        Mistake("mask_fill_1e4", f"your output equals masking with −1e4: {FINITE_MASK_FILL}", unless_right(_fill_1e4, _stable)),
-        Mistake("mask_fill_1e9", f"your output equals masking with −1e9: {FINITE_MASK_FILL}", unless_right(_fill_1e9, _stable)),
+        Mistake("mask_fill_1e4", f"your output equals masking with a large finite number: {FINITE_MASK_FILL}", unless_right(_fill_1e4, _stable)),
+        Mistake("mask_fill_1e9", f"your output equals masking with a large finite number: {FINITE_MASK_FILL}", unless_right(_fill_1e9, _stable)),
         Mistake("softmax_over_queries", "your output equals softmax taken over the query axis (dim=-2); attention normalises over the keys (dim=-1), so each query's weights sum to 1", _softmax_over_queries),
         Mistake("no_scaling", "your output equals the reference without the 1/√d scaling of the scores", _no_scaling),
         Mistake("scaled_by_d", "your output divides the scores by d instead of √d", _scaled_by_d),
