@@ -120,6 +120,9 @@ def mha_extreme_inputs(draw: st.DrawFn) -> dict[str, Any]:
         "num_heads": num_heads,
         "mask": mask,
     }
+
+
+@st.composite
 def online_attention_inputs(draw: st.DrawFn, *, min_lk: int = 1, max_lk: int = 12, mask_kind: str | None = None, mask_kinds: tuple[str, ...] = ("none", "full", "2d", "keys"), dtype: torch.dtype | None = None) -> dict[str, Any]:
     """q (..., Lq, d), k (..., Lk, d), v (..., Lk, dv) with the same batch dims, a block_size that
     usually splits the keys into several blocks (the last one often partial) and a bool mask.

@@ -173,6 +173,9 @@ def large_logit_top_p_inputs(draw: st.DrawFn) -> dict[str, Any]:
     top_p = draw(st.sampled_from((0.3, 0.6, 0.9)))
     assume(top_p_margin(logits, 1.0, None, top_p) > 1e-3)
     return {"logits": logits, "temperature": 1.0, "top_k": None, "top_p": top_p}
+
+
+@st.composite
 def completion_inputs(draw: st.DrawFn, *, ignore_index: bool = False) -> dict[str, Any]:
     """input_ids (B, L) int64 with pad id 0 on padding, a right-padded attention_mask (B, L), int64
     or bool, prompt_lengths (B,) int64 from 0 to each row's number of real tokens; ignore_index
