@@ -26,6 +26,8 @@ NEW_PROPERTIES = {(e, p) for e, p, _ in STABILITY_WRONG}
 # Wrong variants an older property already catches on some inputs (the new one explains them).
 ALREADY_CAUGHT = {
     ("clip.zero_shot_probs", "_probs_exp_over_sum"): "sharper_with_larger_scale",  # raises logit_scale until exp overflows
+    ("gan.discriminator_loss", "d_bce_of_sigmoid"): "gradients_match",  # the clamped log has zero gradient there (hidden tier)
+    ("gan.generator_loss", "g_bce_of_sigmoid"): "gradient_saturation",  # likewise, on the public tier
 }
 
 

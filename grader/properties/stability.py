@@ -19,7 +19,7 @@ UNSTABLE_SOFTMAX = "exp(s)/Σexp(s) without subtracting the maximum overflows (i
 NAIVE_LOG_SOFTMAX = "log(softmax(x)) underflows to log 0 = −inf, and exp(x)/Σexp(x) overflows to nan, for logits of magnitude 1e2–1e4; use F.log_softmax / F.cross_entropy (log-sum-exp with the max subtracted)"
 FINITE_MASK_FILL = "filling masked scores with a finite number (−1e4, −1e9) lets them win over real scores below it; fill with float('-inf') (masked_fill(~mask, float('-inf')))"
 EXPANDED_DISTANCE = "‖a‖² + ‖b‖² − 2a·b cancels catastrophically for points far from the origin (the rounding of ‖a‖² exceeds the distance itself); compute (a − b) first: ((a[:, None] − b[None]) ** 2).sum(-1) or torch.cdist with compute_mode='donot_use_mm_for_euclid_dist'"
-SIGMOID_THEN_LOG = "log(sigmoid(x)) / binary_cross_entropy(sigmoid(x), y) saturate (log 0) for logits of ±100; use F.logsigmoid / F.softplus / F.binary_cross_entropy_with_logits"
+SIGMOID_THEN_LOG = "log(sigmoid(x)) saturates to log 0, and binary_cross_entropy(sigmoid(x), y) caps each term at 100 (it clamps the log at −100), for logits beyond ±100; use F.logsigmoid / F.softplus / F.binary_cross_entropy_with_logits"
 
 
 def int_tensor(shape: tuple[int, ...], dtype: torch.dtype, seed: int, low: int, high: int) -> torch.Tensor:
