@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.connection import Connection
-from grader.failures import Abort, ContractViolation, StudentRaised
+from grader.failures import Abort, ContractViolation, DeviceViolation, StudentRaised
 
 _handle_ids = itertools.count(1)
 
@@ -44,6 +44,7 @@ class Student:
     call_timeout: float = 10.0
     deadline: float = float("inf")  # monotonic time at which the exercise's budget ends
     calls: list[Call] = field(default_factory=list)
+    track_device: bool = False  # run every call on the simulated device (grader.device_check)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call the student's function ``name`` and return its result."""
@@ -83,6 +84,8 @@ class Student:
         if remaining <= 0:
             raise Abort("timed_out", "timed out: the exercise used up its time budget")
         message["device"] = self.device
+        if self.track_device:
+            message["track_device"] = True
         timeout = min(self.call_timeout, remaining)
         try:
             decoded = self.connection.request(message, timeout)
@@ -128,6 +131,9 @@ class Student:
             )
         if kind == "ContractError":
             raise ContractViolation(message)
+        if kind == "DeviceContract":
+            lines = "\n".join(f"  {_location(f)} ({f[2]}): {f[3]}" for f in frames)
+            raise DeviceViolation(f"on a GPU your code {message}", details=lines)
         trace = "\n".join(f"  {_location(f)} in {f[2]}: {f[3]}" for f in frames)
         raise StudentRaised(f"your code raised {kind}: {message}" + (f" ({where})" if where else ""), details=trace)
 

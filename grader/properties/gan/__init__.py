@@ -6,6 +6,8 @@ imported in the order their exercises are listed.
 
 from __future__ import annotations
 
+from grader.properties.device import register_device_contracts
+
 # isort: off
 # Importing an exercise module registers it: this order is the order of the topic's exercises.
 from grader.properties.gan import discriminator_loss as discriminator_loss
@@ -37,3 +39,6 @@ from grader.properties.gan.minibatch_stddev import _mbstd_prepended as _mbstd_pr
 from grader.properties.gan.minibatch_stddev import _mbstd_unbiased as _mbstd_unbiased
 from grader.properties.gan.minibatch_stddev import _mbstd_whole_batch as _mbstd_whole_batch
 from grader.properties.gan.minibatch_stddev import _stddev_with as _stddev_with
+
+# Last, after every exercise of the topic: the device contract of each (grader/properties/device.py).
+register_device_contracts("gan")

@@ -11,6 +11,7 @@ and the topics that reuse them.
 
 # Importing the modules registers the exercises: this order is the catalog's.
 # isort: off
+from grader.properties.device import register_device_contracts
 from grader.properties.vit import patchify, unpatchify, embed_patches  # noqa: F401
 from grader.properties.vit._shared import _block_patches, _patchify_channel_first
 from grader.properties.vit.patchify import _block_image, _patchify_column_major, _patchify_no_permute
@@ -19,3 +20,6 @@ from grader.properties.vit.embed_patches import _embed_channel_first, _embed_cls
 # isort: on
 
 __all__ = ["_block_image", "_block_patches", "_embed_channel_first", "_embed_cls_last", "_embed_no_pos_on_cls", "_embed_pos_before_cls", "_patchify_channel_first", "_patchify_column_major", "_patchify_no_permute", "_unpatchify_channel_first", "_unpatchify_column_major", "_unpatchify_no_permute"]
+
+# Last, after every exercise of the topic: the device contract of each (grader/properties/device.py).
+register_device_contracts("vit")

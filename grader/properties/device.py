@@ -1,0 +1,147 @@
+"""The device contract, checked on every machine: one property per exercise, ``follows_the_device``.
+
+Most students never grade on a GPU, and on the CPU a mask built with ``torch.ones(n, n)``, a
+mask kept as a plain attribute, or a schedule indexed after ``.cpu()`` passes everything. The
+property replays the calls of another property of the exercise (its inputs, its call
+pattern) with every call run on a simulated CUDA device in the worker
+(``grader.device_check``): the inputs, the parameters and buffers of modules (what
+``.to(device)`` moves) and the generators are tagged as on the device, and an operation mixing
+them with a CPU tensor, ``.numpy()`` of one, or a result left on the CPU fails with the
+student's lines. Values are real, so data-dependent code (``.item()``, sampling, ``nonzero``)
+runs as on the CPU: every exercise can be checked, none is skipped.
+
+Only the device verdict counts here: a wrong value, or an error raised, is reported by the
+other properties.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import given, settings
+
+from grader.failures import DeviceViolation, PropertyFailure
+from grader.properties.api import REGISTRY, Context, Exercise
+from grader.tensors import describe_inputs
+
+NAME = "follows_the_device"
+EXAMPLES = 4  # per replayed property: each call is checked, so a few examples cover the code paths
+
+_SIMULATED = " (checked on a simulated CUDA device: no GPU needed)"
+FUNCTION = "creates every tensor on its inputs' device and returns its result there, so that it runs on a GPU" + _SIMULATED
+DEFAULT_DEVICE = "creates its result on the default device (torch.set_default_device('cuda') puts it on the GPU), never explicitly on the CPU" + _SIMULATED
+MODULE = "keeps working after .to(device): masks and constants are registered buffers, tensors created in forward are on the input's device" + _SIMULATED
+GENERATOR = "draws with the generator on its device and returns its result there, so that it runs on a GPU" + _SIMULATED
+
+# exercise id -> (the properties whose calls are replayed, the statement).
+CHECKED: dict[str, tuple[tuple[str, ...], str]] = {
+    "attention.scaled_dot_product_attention": (("matches_reference",), FUNCTION),
+    "attention.causal_mask": (("matches_reference",), DEFAULT_DEVICE),
+    "attention.multi_head_attention": (("matches_reference",), FUNCTION),
+    "clip.clip_loss": (("matches_reference",), FUNCTION),
+    "clip.zero_shot_probs": (("matches_reference",), FUNCTION),
+    "diffusion.linear_beta_schedule": (("matches_reference",), DEFAULT_DEVICE),
+    "diffusion.cosine_beta_schedule": (("matches_reference",), DEFAULT_DEVICE),
+    "diffusion.q_sample": (("matches_reference",), FUNCTION),
+    "diffusion.ddpm_step": (("matches_reference",), FUNCTION),
+    "diffusion.ddim_timesteps": (("matches_diffusers",), DEFAULT_DEVICE),
+    "diffusion.ddim_step": (("matches_reference",), FUNCTION),
+    "diffusion.classifier_free_guidance": (("matches_reference",), FUNCTION),
+    "flows.AffineCoupling": (("matches_reference",), MODULE),
+    "flows.log_prob": (("matches_reference",), FUNCTION),
+    "flows.sample": (("matches_reference",), FUNCTION),
+    "gan.discriminator_loss": (("matches_reference",), FUNCTION),
+    "gan.generator_loss": (("matches_reference",), FUNCTION),
+    "gan.gradient_penalty": (("matches_reference",), FUNCTION),
+    "gan.minibatch_stddev": (("matches_reference",), FUNCTION),
+    "gan.concat_condition": (("matches_reference",), FUNCTION),
+    "lm.causal_lm_loss": (("matches_reference",), FUNCTION),
+    "lm.filter_logits": (("matches_reference",), FUNCTION),
+    "lm.sample_next_token": (("never_draws_a_filtered_token",), GENERATOR),
+    "lm.greedy_decode": (("matches_reference",), FUNCTION),
+    "lm.mask_tokens": (("deterministic_cases_match_reference",), GENERATOR),
+    "lm.prepend_soft_prompt": (("matches_reference",), FUNCTION),
+    "metrics.inception_score": (("matches_reference",), FUNCTION),
+    "metrics.feature_statistics": (("matches_reference",), FUNCTION),
+    "metrics.frechet_distance": (("matches_reference",), FUNCTION),
+    "metrics.precision_recall": (("matches_reference",), FUNCTION),
+    "metrics.mean_pairwise_distance": (("matches_reference",), FUNCTION),
+    "pixelcnn.causal_mask": (("matches_reference",), DEFAULT_DEVICE),
+    "pixelcnn.MaskedConv2d": (("matches_reference",), MODULE),
+    "pixelcnn.sample": (("matches_reference",), GENERATOR),
+    "transformer.layer_norm": (("matches_reference",), FUNCTION),
+    "transformer.sinusoidal_position_encoding": (("matches_reference",), DEFAULT_DEVICE),
+    "transformer.feed_forward": (("matches_reference",), FUNCTION),
+    "transformer.encoder_block": (("matches_reference",), FUNCTION),
+    "transformer.decoder_block": (("matches_reference",), FUNCTION),
+    "vae.reparameterize": (("matches_reference",), FUNCTION),
+    "vae.kl_standard_normal": (("matches_reference",), FUNCTION),
+    "vae.negative_elbo": (("matches_reference",), FUNCTION),
+    "vae.slerp": (("matches_reference",), FUNCTION),
+    "vit.patchify": (("matches_reference",), FUNCTION),
+    "vit.unpatchify": (("matches_reference",), FUNCTION),
+    "vit.embed_patches": (("matches_reference",), FUNCTION),
+    "vq.vector_quantize": (("matches_reference",), FUNCTION),
+}
+
+
+def register_device_contracts(topic: str) -> None:
+    """Add ``follows_the_device`` to each exercise of ``topic`` listed in CHECKED (after its
+    other properties: their order, and so their examples, do not change)."""
+    for exercise_id, (sources, statement) in CHECKED.items():
+        exercise = REGISTRY.get(exercise_id)
+        if exercise is None or exercise.topic != topic or any(p.name == NAME for p in exercise.properties):
+            continue
+        device_contract(exercise, sources, statement)
+
+
+def device_contract(exercise: Exercise, sources: tuple[str, ...], statement: str) -> None:
+    """Register ``follows_the_device``: the calls of ``sources`` replayed on the simulated device."""
+    props = [exercise.property_named(name) for name in sources]
+    tier = "hidden" if any(p.tier == "hidden" for p in props) else "public"
+    runs = [_tracked(p.test) for p in props]
+
+    def test(ctx: Context) -> None:
+        for run in runs:
+            run(ctx)
+
+    exercise.property(NAME, statement, tier=tier)(test)
+
+
+def _tracked(source: Callable[..., None]) -> Callable[[Context], None]:
+    """A Hypothesis test drawing what ``source`` draws and running its body on the simulated device."""
+    handle = _hypothesis_test(source).hypothesis  # type: ignore[attr-defined]
+    inner = handle.inner_test
+
+    @settings(max_examples=min(EXAMPLES, settings.default.max_examples))
+    @given(**handle._given_kwargs)
+    def run(ctx: Context, **drawn: Any) -> None:
+        student = dataclasses.replace(ctx.student, track_device=True, calls=[])
+        try:
+            inner(dataclasses.replace(ctx, student=student), **drawn)
+        except DeviceViolation as violation:
+            raise DeviceViolation(violation.message, details=_details(violation.details, drawn)) from None
+        except PropertyFailure:
+            pass  # a wrong value or an error is the business of the other properties
+
+    return run
+
+
+def _hypothesis_test(test: Callable[..., None]) -> Callable[..., None]:
+    """The ``@given`` test itself, under wrappers that re-diagnose a failure (lm's ``strict_diagnoses``)."""
+    if hasattr(test, "hypothesis"):
+        return test
+    for cell in test.__closure__ or ():
+        inner = cell.cell_contents
+        if callable(inner) and hasattr(inner, "hypothesis"):
+            return inner
+    raise TypeError(f"{test.__qualname__} is not a Hypothesis test: its calls cannot be replayed on the simulated device")
+
+
+def _details(lines: str, drawn: dict[str, Any]) -> str:
+    inputs: dict[str, Any] = {}
+    for name, value in drawn.items():
+        inputs.update(value if isinstance(value, dict) else {name: value})
+    return f"{lines}\nminimal failing input:\n" + "\n".join("  " + line for line in describe_inputs(inputs).splitlines())
