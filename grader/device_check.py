@@ -42,6 +42,9 @@ _IS_CUDA_GET = torch._C.TensorBase.is_cuda
 # Frames in these folders are never the student's line (torch itself; the grader, its fixtures included).
 _SKIP_DIRS = (os.path.dirname(torch.__file__), os.path.dirname(__file__))
 _MOVES = {"to", "cpu", "cuda"}
+# Copies across devices are allowed (slice assignment is a copy too); torch.tensor([...]) reads
+# numbers out of its list and creates on the default device, wherever they were.
+_CROSS_DEVICE = {"copy_", "__setitem__", "tensor", "as_tensor"}
 _IN_PLACE_DUNDERS = {"__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__imod__", "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__", "__imatmul__", "__setitem__"}
 
 
@@ -140,15 +143,16 @@ class DeviceTracker(TorchFunctionMode):
 
     def check_result(self, value: Any) -> None:
         """Every tensor of the result must be where a CUDA run would put it: on the device."""
+        if self.default_on_device:
+            advice = (
+                ": a function without tensor inputs creates its result on the default device"
+                " (under torch.set_default_device('cuda') it is on the GPU); torch.from_numpy and device='cpu' always give CPU tensors"
+            )
+        else:
+            advice = ": results must be on the input's device (create tensors with device=x.device, register masks as buffers)"
         for t in _tensors(value):
             if not on_device(t):
-                self._violate(
-                    "returned a tensor that a CUDA run leaves on the CPU"
-                    + self._origin_text(t)
-                    + ": results must be on the input's device (create tensors with device=x.device, register masks as buffers)",
-                    origin=getattr(t, _FROM, None),
-                    here=None,
-                )
+                self._violate("returned a tensor that a CUDA run leaves on the CPU" + self._origin_text(t) + advice, origin=getattr(t, _FROM, None), here=None)
 
     # ------------------------------------------------------------------ the mode
 
@@ -172,6 +176,8 @@ class DeviceTracker(TorchFunctionMode):
             if target:
                 kwargs = {**kwargs, "device": "cpu"}
         tensors = _tensors(args) + _tensors(kwargs)
+        if name in ("tensor", "as_tensor") and args and isinstance(args[0], (list, tuple)):
+            tensors = []  # built from numbers: a factory
         result = func(*args, **kwargs)
         in_place = (name.endswith("_") and not name.startswith("__")) or name in _IN_PLACE_DUNDERS
         if in_place and args and isinstance(args[0], torch.Tensor):
@@ -232,9 +238,9 @@ class DeviceTracker(TorchFunctionMode):
                 origin=None,
                 here=self._student_frame(),
             )
-        if name == "copy_" or not out_on:
-            return  # copies across devices are allowed; an op on CPU tensors only is fine
-        skip = {id(t) for t in _tensors(args[1:2])} if name in ("__getitem__", "__setitem__") and on_device(args[0]) else set()
+        if name in _CROSS_DEVICE or not any(on_device(t) for t in tensors):
+            return  # an op on CPU tensors only is fine
+        skip = {id(t) for t in _tensors(args[1:2])} if name == "__getitem__" and on_device(args[0]) else set()
         # CUDA takes CPU index tensors and 0-d CPU scalars, nothing else from the CPU.
         off = [t for t in tensors if not on_device(t) and t.dim() > 0 and id(t) not in skip]
         if off:

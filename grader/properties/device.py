@@ -144,4 +144,4 @@ def _details(lines: str, drawn: dict[str, Any]) -> str:
     inputs: dict[str, Any] = {}
     for name, value in drawn.items():
         inputs.update(value if isinstance(value, dict) else {name: value})
-    return f"{lines}\nminimal failing input:\n" + "\n".join("  " + line for line in describe_inputs(inputs).splitlines())
+    return (f"{lines}\n" if lines else "") + "minimal failing input:\n" + "\n".join("  " + line for line in describe_inputs(inputs).splitlines())

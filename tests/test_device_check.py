@@ -1,0 +1,112 @@
+"""The device contract checked without a GPU (grader/device_check.py, grader/properties/device.py).
+
+tests/test_properties.py already runs each exercise's CAUGHT_BY wrong implementation against
+``follows_the_device`` and the reference against it; here: every further variant in
+``DEVICE_VARIANTS`` of tests/wrong/, what the report says, and the tracker's rules.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+
+import pytest
+import torch
+
+from grader.device_check import DeviceTracker, DeviceViolation
+from grader.properties.device import CHECKED, NAME
+from tests.harness import REGISTRY, failed_properties, grade_impl
+
+
+def _variants() -> list[tuple[str, object]]:
+    import tests.wrong
+
+    found = []
+    for info in pkgutil.iter_modules(tests.wrong.__path__):
+        found += getattr(importlib.import_module(f"tests.wrong.{info.name}"), "DEVICE_VARIANTS", [])
+    return found
+
+
+VARIANTS = _variants()
+
+
+def test_every_exercise_has_the_device_property() -> None:
+    assert set(CHECKED) == set(REGISTRY)
+    for exercise in REGISTRY.values():
+        assert exercise.properties[-1].name == NAME, exercise.id
+
+
+@pytest.mark.parametrize(("exercise_id", "wrong"), VARIANTS, ids=[f"{e}:{getattr(w, '__name__', w)}" for e, w in VARIANTS])
+def test_device_variant_is_caught(exercise_id: str, wrong: object) -> None:
+    result = grade_impl(exercise_id, wrong, only=NAME)  # type: ignore[arg-type]
+    assert NAME in failed_properties(result), result.properties
+
+
+def test_report_names_the_line_that_created_the_tensor() -> None:
+    from tests.wrong.attention import sdpa_bias_on_default_device
+
+    result = grade_impl("attention.scaled_dot_product_attention", sdpa_bias_on_default_device, only=NAME)
+    (prop,) = result.properties
+    assert prop.status == "failed"
+    assert "created at attention.py" in prop.message and "torch.zeros(q.shape[-2], k.shape[-2], dtype=q.dtype)" in prop.message
+    assert "Expected all tensors to be on the same device" in prop.message
+    assert "(created): bias = torch.zeros" in prop.counterexample and "minimal failing input" in prop.counterexample
+
+
+def test_plain_attribute_mask_is_reported_as_left_behind() -> None:
+    from tests.wrong.flows import CouplingMaskPlainAttribute
+
+    (prop,) = grade_impl("flows.AffineCoupling", CouplingMaskPlainAttribute, only=NAME).properties
+    assert prop.status == "failed" and "self.mask = mask.detach().clone()" in prop.message, prop.message
+
+
+def _run(fn, *args, default_on_device: bool = False):  # noqa: ANN001, ANN202
+    tracker = DeviceTracker(None, default_on_device=default_on_device)
+    args = tracker.move(list(args))
+    with tracker:
+        result = fn(*args)
+    tracker.check_result(result)
+    return result
+
+
+def test_device_of_a_tagged_tensor_reads_cuda_and_factories_follow_it() -> None:
+    def f(x):  # noqa: ANN001, ANN202
+        assert x.device.type == "cuda" and x.is_cuda
+        return x + torch.ones(x.shape, device=x.device) + torch.zeros_like(x) + x.new_ones(x.shape)
+
+    assert torch.equal(_run(f, torch.zeros(2)), torch.full((2,), 2.0))
+
+
+def test_cpu_scalars_and_cpu_indices_are_allowed_as_on_cuda() -> None:
+    def f(x, schedule):  # noqa: ANN001, ANN202
+        return x * torch.tensor(2.0) * schedule.cpu()[1] + x[torch.tensor([1, 0])]
+
+    _run(f, torch.ones(2), torch.arange(3.0))
+
+
+@pytest.mark.parametrize(
+    ("fn", "words"),
+    [
+        (lambda x: x + torch.ones(2), "together with tensors on the device"),
+        (lambda x: x.cpu() * 2, "returned a tensor"),
+        (lambda x: torch.from_numpy(x.numpy()), ".numpy()"),
+        (lambda x: torch.arange(2)[x.long()], "together with tensors on the device"),
+    ],
+)
+def test_what_a_cuda_run_refuses_is_a_violation(fn, words: str) -> None:  # noqa: ANN001
+    with pytest.raises(DeviceViolation, match=re.escape(words)):
+        _run(fn, torch.zeros(2))
+
+
+def test_without_tensor_inputs_factories_create_on_the_default_device() -> None:
+    _run(lambda n: torch.ones(n, n).tril(), 3, default_on_device=True)
+    with pytest.raises(DeviceViolation, match="default device"):
+        _run(lambda n: torch.ones(n, device="cpu"), 3, default_on_device=True)
+
+
+def test_a_generator_on_the_device_draws_into_tensors_there() -> None:
+    g = torch.Generator().manual_seed(0)
+    _run(lambda g: torch.randn(2, generator=g, device=g.device), g)
+    with pytest.raises(DeviceViolation, match="generator"):
+        _run(lambda g: torch.randn(2, generator=g), g)
