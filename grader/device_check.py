@@ -41,11 +41,14 @@ _DEVICE_GET = torch._C.TensorBase.device
 _IS_CUDA_GET = torch._C.TensorBase.is_cuda
 # Frames in these folders are never the student's line (torch itself; the grader, its fixtures included).
 _SKIP_DIRS = (os.path.dirname(torch.__file__), os.path.dirname(__file__))
-_MOVES = {"to", "cpu", "cuda"}
+_MOVES = {"to", "cpu", "cuda", "type_as"}
 # Copies across devices are allowed (slice assignment is a copy too); torch.tensor([...]) reads
 # numbers out of its list and creates on the default device, wherever they were.
 _CROSS_DEVICE = {"copy_", "__setitem__", "tensor", "as_tensor"}
 _IN_PLACE_DUNDERS = {"__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__imod__", "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__", "__imatmul__", "__setitem__"}
+
+
+Origin = tuple[str, int, str, str] | None  # (file, line, code, function) in the student's code
 
 
 class FakeDeviceGenerator(torch.Generator):
@@ -70,7 +73,7 @@ def on_device(value: Any) -> bool:
     return bool(getattr(value, _ON, False))
 
 
-def _tag(value: Any, on: bool, origin: tuple[str, int, str] | None = None) -> None:
+def _tag(value: Any, on: bool, origin: Origin = None) -> None:
     try:
         setattr(value, _ON, on)
         if not on and origin is not None and getattr(value, _FROM, None) is None:
@@ -149,10 +152,10 @@ class DeviceTracker(TorchFunctionMode):
                 " (under torch.set_default_device('cuda') it is on the GPU); torch.from_numpy and device='cpu' always give CPU tensors"
             )
         else:
-            advice = ": results must be on the input's device (create tensors with device=x.device, register masks as buffers)"
+            advice = ": results must be on the input's device. Create tensors with device=x.device, and register masks as buffers"
         for t in _tensors(value):
             if not on_device(t):
-                self._violate("returned a tensor that a CUDA run leaves on the CPU" + self._origin_text(t) + advice, origin=getattr(t, _FROM, None), here=None)
+                self._violate("would return a tensor" + self._origin_text(t) + " on the CPU" + advice, origin=getattr(t, _FROM, None), here=None)
 
     # ------------------------------------------------------------------ the mode
 
@@ -168,8 +171,13 @@ class DeviceTracker(TorchFunctionMode):
         name = getattr(func, "__name__", "")
         if name in _MOVES:
             return self._move_call(name, func, args, kwargs)
-        if name == "numpy" and args and on_device(args[0]) and self.checking:
-            self._violate("calls .numpy() on a tensor that is on the device in a CUDA run (CUDA tensors cannot become numpy arrays)", origin=None, here=self._student_frame())
+        if name == "__iter__" and args and isinstance(args[0], torch.Tensor):
+            rows = list(func(*args, **kwargs))  # for row in x: each row is where x is
+            for row in rows:
+                _tag(row, on_device(args[0]), getattr(args[0], _FROM, None))
+            return iter(rows)
+        if name in ("numpy", "__array__") and args and on_device(args[0]) and self.checking:
+            self._violate("would call .numpy() on a GPU tensor, which raises: stay in torch, or move it with .cpu() first and back with .to(x.device)", origin=None, here=self._student_frame())
         target: bool | None = None  # the device= argument: True on the device, False on the CPU
         if kwargs.get("device") is not None:
             target = _is_fake(kwargs["device"])
@@ -207,7 +215,10 @@ class DeviceTracker(TorchFunctionMode):
         source = args[0] if args and isinstance(args[0], torch.Tensor) else None
         destination: bool | None = {"cpu": False, "cuda": True}.get(name)
         rest: list[Any] = list(args[1:])
-        if name == "to":
+        if name == "type_as" and len(args) > 1 and isinstance(args[1], torch.Tensor):
+            destination = on_device(args[1])  # the other's type, its device included
+            result = func(*args, **kwargs)
+        elif name == "to":
             for i, a in enumerate(rest):
                 if isinstance(a, torch.Tensor):
                     destination = on_device(a)
@@ -219,6 +230,8 @@ class DeviceTracker(TorchFunctionMode):
                 destination = _is_fake(kwargs["device"])
                 kwargs = {**kwargs, "device": "cpu"}
             result = func(args[0], *rest, **kwargs)
+        elif name == "type_as":
+            result = func(*args, **kwargs)
         else:
             result = args[0] if name == "cuda" else func(*args, **kwargs)
         if source is None or not isinstance(result, torch.Tensor):
@@ -233,8 +246,8 @@ class DeviceTracker(TorchFunctionMode):
     def _check_mixing(self, name: str, args: tuple, tensors: list[torch.Tensor], out_on: bool, generator: Any) -> None:
         if isinstance(generator, FakeDeviceGenerator) and not out_on:
             self._violate(
-                "draws with a generator that is on the device in a CUDA run into a tensor created on the CPU"
-                " (pass device=generator.device, or draw with a generator on the tensor's device)",
+                "would draw with the generator, which is on the GPU, into a tensor on the CPU, which raises:"
+                " create the tensor with device=generator.device (or the input's device)",
                 origin=None,
                 here=self._student_frame(),
             )
@@ -244,11 +257,11 @@ class DeviceTracker(TorchFunctionMode):
         # CUDA takes CPU index tensors and 0-d CPU scalars, nothing else from the CPU.
         off = [t for t in tensors if not on_device(t) and t.dim() > 0 and id(t) not in skip]
         if off:
+            origin = getattr(off[0], _FROM, None)
             self._violate(
-                f"uses a tensor that a CUDA run leaves on the CPU{self._origin_text(off[0])} together with tensors on the device"
-                f" (in {name or 'an operation'}): on a GPU this raises 'Expected all tensors to be on the same device'."
-                " Create tensors with device=x.device, and register masks as buffers so that .to(device) moves them",
-                origin=getattr(off[0], _FROM, None),
+                f"would raise 'Expected all tensors to be on the same device' (in {name or 'an operation'}): a tensor"
+                f"{self._origin_text(off[0])} stays on the CPU while the inputs are on the GPU. {_advice(origin)}",
+                origin=origin,
                 here=self._student_frame(),
             )
 
@@ -262,16 +275,25 @@ class DeviceTracker(TorchFunctionMode):
 
     # ------------------------------------------------------------------ where in the student's code
 
-    def _student_frame(self) -> tuple[str, int, str] | None:
+    def _student_frame(self) -> Origin:
         frame = sys._getframe(1)
         while frame is not None:
             filename = frame.f_code.co_filename
             if self._is_student_file(filename):
                 import linecache
 
-                return (filename, frame.f_lineno, linecache.getline(filename, frame.f_lineno).strip()[:200])
+                line = linecache.getline(filename, frame.f_lineno).strip()[:200]
+                return (filename, frame.f_lineno, line, "__init__" if self._in_constructor(frame) else frame.f_code.co_name)
             frame = frame.f_back  # type: ignore[assignment]
         return None
+
+    def _in_constructor(self, frame: Any) -> bool:
+        """Whether the student's code runs inside an ``__init__`` (a tensor kept from there is an attribute)."""
+        while frame is not None:
+            if frame.f_code.co_name == "__init__" and self._is_student_file(frame.f_code.co_filename):
+                return True
+            frame = frame.f_back
+        return False
 
     def _is_student_file(self, filename: str) -> bool:
         if self.submission is not None:
@@ -282,14 +304,23 @@ class DeviceTracker(TorchFunctionMode):
     def _origin_text(t: Any) -> str:
         origin = getattr(t, _FROM, None)
         if origin is None:
-            return " (created before the call, at import time, or by torch.from_numpy)"
-        return f" (created at {Path(origin[0]).name}:{origin[1]}: {origin[2]})"
+            return " made before the call (at import time) or by torch.from_numpy"
+        return f" created at {Path(origin[0]).name}:{origin[1]}"
 
-    def _violate(self, message: str, *, origin: tuple[str, int, str] | None, here: tuple[str, int, str] | None) -> None:
-        frames = [[f[0], f[1], label, f[2]] for f, label in ((origin, "created"), (here, "used")) if f is not None]
+    def _violate(self, message: str, *, origin: Origin, here: Origin) -> None:
+        frames = [[f[0], f[1], label, f[2]] for f, label in ((origin, "created here"), (here, "fails here")) if f is not None]
         if here is not None:
-            message = f"{message} — at {Path(here[0]).name}:{here[1]}"
+            message = f"{message} (at {Path(here[0]).name}:{here[1]})"
         violation = DeviceViolation(message, frames)
         if self.violation is None:
             self.violation = violation  # the first one, even if the student's code catches it
         raise violation
+
+
+def _advice(origin: Origin) -> str:
+    if origin is not None and origin[3] == "__init__":
+        return (
+            "It was made in __init__ and kept as a plain attribute, which .to(device) does not move (only"
+            " parameters and buffers): register it with self.register_buffer(name, tensor)"
+        )
+    return "Create it with device=x.device (or torch.zeros_like(x), x.new_ones(...))"

@@ -49,16 +49,18 @@ def test_report_names_the_line_that_created_the_tensor() -> None:
     result = grade_impl("attention.scaled_dot_product_attention", sdpa_bias_on_default_device, only=NAME)
     (prop,) = result.properties
     assert prop.status == "failed"
-    assert "created at attention.py" in prop.message and "torch.zeros(q.shape[-2], k.shape[-2], dtype=q.dtype)" in prop.message
+    assert "created at attention.py" in prop.message and "device=x.device" in prop.message
     assert "Expected all tensors to be on the same device" in prop.message
-    assert "(created): bias = torch.zeros" in prop.counterexample and "minimal failing input" in prop.counterexample
+    assert "(created here): bias = torch.zeros(q.shape[-2], k.shape[-2], dtype=q.dtype)" in prop.counterexample
+    assert "(fails here): w = torch.softmax(" in prop.counterexample and "q: float" in prop.counterexample
 
 
 def test_plain_attribute_mask_is_reported_as_left_behind() -> None:
     from tests.wrong.flows import CouplingMaskPlainAttribute
 
     (prop,) = grade_impl("flows.AffineCoupling", CouplingMaskPlainAttribute, only=NAME).properties
-    assert prop.status == "failed" and "self.mask = mask.detach().clone()" in prop.message, prop.message
+    assert prop.status == "failed" and "plain attribute" in prop.message and "register_buffer" in prop.message, prop.message
+    assert "(created here): self.mask = mask.detach().clone()" in prop.counterexample
 
 
 def _run(fn, *args, default_on_device: bool = False):  # noqa: ANN001, ANN202
@@ -78,6 +80,14 @@ def test_device_of_a_tagged_tensor_reads_cuda_and_factories_follow_it() -> None:
     assert torch.equal(_run(f, torch.zeros(2)), torch.full((2,), 2.0))
 
 
+def test_iteration_type_as_and_moves_keep_track() -> None:
+    def f(x):  # noqa: ANN001, ANN202
+        rows = [row * torch.arange(2).type_as(x) for row in x]
+        return torch.stack(rows) + torch.ones(2).to(x.device) + torch.ones(2).to(x) + torch.ones(2).cuda()
+
+    _run(f, torch.ones(3, 2))
+
+
 def test_cpu_scalars_and_cpu_indices_are_allowed_as_on_cuda() -> None:
     def f(x, schedule):  # noqa: ANN001, ANN202
         return x * torch.tensor(2.0) * schedule.cpu()[1] + x[torch.tensor([1, 0])]
@@ -88,10 +98,10 @@ def test_cpu_scalars_and_cpu_indices_are_allowed_as_on_cuda() -> None:
 @pytest.mark.parametrize(
     ("fn", "words"),
     [
-        (lambda x: x + torch.ones(2), "together with tensors on the device"),
-        (lambda x: x.cpu() * 2, "returned a tensor"),
+        (lambda x: x + torch.ones(2), "Expected all tensors to be on the same device"),
+        (lambda x: x.cpu() * 2, "would return a tensor"),
         (lambda x: torch.from_numpy(x.numpy()), ".numpy()"),
-        (lambda x: torch.arange(2)[x.long()], "together with tensors on the device"),
+        (lambda x: torch.arange(2)[x.long()], "stays on the CPU while the inputs are on the GPU"),
     ],
 )
 def test_what_a_cuda_run_refuses_is_a_violation(fn, words: str) -> None:  # noqa: ANN001
