@@ -166,7 +166,7 @@ class DeviceTracker(TorchFunctionMode):
             return FAKE_DEVICE if on_device(args[0]) else func(*args)
         if owner is _IS_CUDA_GET:
             return on_device(args[0]) or func(*args)
-        if type(func).__name__ in ("method-wrapper", "wrapper_descriptor"):  # other attribute reads: .shape, .dtype
+        if type(owner).__name__ == "getset_descriptor":  # other attribute reads: .shape, .dtype, .T, .grad
             return self._attribute(func, args, kwargs)
         name = getattr(func, "__name__", "")
         if name in _MOVES:
