@@ -121,3 +121,22 @@ def test_a_generator_on_the_device_draws_into_tensors_there() -> None:
     _run(lambda g: torch.randn(2, generator=g, device=g.device), g)
     with pytest.raises(DeviceViolation, match="generator"):
         _run(lambda g: torch.randn(2, generator=g), g)
+
+
+def test_grade_reports_a_plain_attribute_mask_with_the_students_lines(tmp_path) -> None:  # noqa: ANN001
+    """Through `grade` and a real worker: the only failure of a buffer→attribute edit of the
+    reference is follows_the_device, naming the submission's lines."""
+    from tests.cli_helpers import ROOT, grade_json
+
+    source = (ROOT / "solutions" / "pixelcnn.py").read_text()
+    edited = source.replace('self.register_buffer("mask", mask, persistent=False)', "self.mask = mask")
+    assert edited != source
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "pixelcnn.py").write_text(edited)
+    code, report = grade_json("pixelcnn.MaskedConv2d", "--submission", str(tmp_path / "sub"), env={"GENLAB_PROGRESS": str(tmp_path / "p.sqlite3")})
+    assert code == 1
+    (exercise,) = report["exercises"]
+    failed = [p for p in exercise["properties"] if not p["passed"]]
+    assert [p["name"] for p in failed] == [NAME], failed
+    assert "plain attribute" in failed[0]["message"] and "register_buffer" in failed[0]["message"]
+    assert "pixelcnn.py:" in failed[0]["counterexample"] and "(fails here)" in failed[0]["counterexample"]
