@@ -140,3 +140,106 @@ def test_grade_reports_a_plain_attribute_mask_with_the_students_lines(tmp_path) 
     assert [p["name"] for p in failed] == [NAME], failed
     assert "plain attribute" in failed[0]["message"] and "register_buffer" in failed[0]["message"]
     assert "pixelcnn.py:" in failed[0]["counterexample"] and "(fails here)" in failed[0]["counterexample"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Correct on a GPU, so they must pass: the tracker's rules (0-d CPU scalars, CPU indices, .to(),
+# torch.distributions with numbers, default-device factories in a function without tensor
+# inputs, buffers) must not fail right code.
+# ----------------------------------------------------------------------------------------------
+import math  # noqa: E402
+
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from grader.reference import load_reference  # noqa: E402
+from tests.harness import SOLUTIONS  # noqa: E402
+
+
+def sdpa_einsum_with_0d_scale(q, k, v, mask=None):
+    d = torch.tensor(q.shape[-1], dtype=q.dtype)
+    s = torch.einsum("...qd,...kd->...qk", q, k) / d.sqrt()
+    if mask is not None:
+        s = s.masked_fill(mask == 0, float("-inf"))
+    w = F.softmax(s, dim=-1)
+    return torch.einsum("...qk,...kd->...qd", w, v), w
+
+def sdpa_additive_bias_on_device(q, k, v, mask=None):
+    bias = torch.zeros(q.shape[-2], k.shape[-2], dtype=q.dtype, device=q.device)
+    if mask is not None:
+        bias = bias.masked_fill(mask.logical_not(), float("-inf"))
+    w = (q @ k.mT / math.sqrt(q.shape[-1]) + bias).softmax(-1)
+    return w @ v, w
+
+def causal_tril_default_device(q_len, k_len=None):
+    k_len = q_len if k_len is None else k_len
+    return torch.tril(torch.ones(q_len, k_len, dtype=torch.bool), diagonal=k_len - q_len)
+
+def causal_by_comparison(q_len, k_len=None):
+    k_len = q_len if k_len is None else k_len
+    i = torch.arange(q_len)[:, None] + (k_len - q_len)
+    return torch.arange(k_len)[None, :] <= i
+
+class MaskedConvBufferAndConv2d(nn.Conv2d):
+    def __init__(self, in_channels, out_channels, kernel_size, mask_type, color_groups=1):
+        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+        ref = load_reference(SOLUTIONS, "pixelcnn")
+        self.register_buffer("mask", ref.causal_mask(kernel_size, mask_type, in_channels, out_channels, color_groups), persistent=False)
+    def forward(self, x):
+        return F.conv2d(x, self.weight * self.mask.to(self.weight), self.bias, padding=self.padding)
+
+def q_sample_gather(x0, t, noise, alphas_cumprod):
+    a = alphas_cumprod.gather(0, t).to(x0.dtype).view(-1, *([1] * (x0.dim() - 1)))
+    return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+def log_prob_standard_normal_distribution(x, transforms):
+    z, total = x, 0
+    for tr in transforms:
+        z, ld = tr(z)
+        total = total + ld
+    return torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1).to(x.dtype) + total
+
+def greedy_new_zeros(model, input_ids, max_new_tokens, eos_token_id=None):
+    ids = input_ids
+    done = input_ids.new_zeros(input_ids.shape[0], dtype=torch.bool)
+    for _ in range(max_new_tokens):
+        nxt = model(ids)[:, -1].argmax(-1)
+        if eos_token_id is not None:
+            nxt = torch.where(done, torch.full_like(nxt, eos_token_id), nxt)
+            done |= nxt == eos_token_id
+        ids = torch.cat([ids, nxt.unsqueeze(1)], 1)
+        if eos_token_id is not None and done.all():
+            break
+    return ids
+
+def clip_labels_moved_with_to(image_emb, text_emb, logit_scale):
+    i, t = F.normalize(image_emb, dim=-1), F.normalize(text_emb, dim=-1)
+    logits = torch.as_tensor(logit_scale).exp() * i @ t.T
+    labels = torch.arange(len(logits)).to(logits.device)
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+def sample_on_the_generators_device(logits, generator, temperature=1.0, top_k=None, top_p=None):
+    ref = load_reference(SOLUTIONS, "lm")
+    probs = ref.filter_logits(logits, temperature, top_k, top_p).softmax(-1)
+    u = torch.rand(probs.shape[0], 1, generator=generator, device=generator.device, dtype=probs.dtype)
+    return (probs.cumsum(-1) < u).sum(-1).clamp_max(probs.shape[-1] - 1)
+
+
+MUST_PASS = [
+    ("attention.scaled_dot_product_attention", sdpa_einsum_with_0d_scale),
+    ("attention.scaled_dot_product_attention", sdpa_additive_bias_on_device),
+    ("attention.causal_mask", causal_tril_default_device),
+    ("attention.causal_mask", causal_by_comparison),
+    ("pixelcnn.MaskedConv2d", MaskedConvBufferAndConv2d),
+    ("diffusion.q_sample", q_sample_gather),
+    ("flows.log_prob", log_prob_standard_normal_distribution),
+    ("lm.greedy_decode", greedy_new_zeros),
+    ("clip.clip_loss", clip_labels_moved_with_to),
+    ("lm.sample_next_token", sample_on_the_generators_device),
+]
+
+
+@pytest.mark.parametrize(("exercise_id", "impl"), MUST_PASS, ids=[f"{e}:{i.__name__}" for e, i in MUST_PASS])
+def test_right_code_passes_the_device_check(exercise_id: str, impl: object) -> None:
+    result = grade_impl(exercise_id, impl, only=NAME)  # type: ignore[arg-type]
+    assert result.status == "passed", [(p.message, p.counterexample) for p in result.properties]
