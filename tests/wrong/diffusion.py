@@ -119,6 +119,13 @@ def cfg_promoting(eps_uncond, eps_cond, scale):
     return eps_uncond + scale * (eps_cond - eps_uncond)
 
 
+def respaced_in_float32(alphas_cumprod, timesteps):
+    """The ratio in the schedule's float32, cast to float64 only at the end: tiny betas lose their digits."""
+    kept = alphas_cumprod[timesteps]
+    previous = torch.cat([torch.ones(1, dtype=kept.dtype, device=kept.device), kept[:-1]])
+    return (1 - kept / previous).double()
+
+
 LINEAR = "diffusion.linear_beta_schedule"
 COSINE = "diffusion.cosine_beta_schedule"
 Q = "diffusion.q_sample"
@@ -126,6 +133,7 @@ DDPM = "diffusion.ddpm_step"
 TIMESTEPS = "diffusion.ddim_timesteps"
 DDIM = "diffusion.ddim_step"
 CFG = "diffusion.classifier_free_guidance"
+RESPACED = "diffusion.respaced_betas"
 
 CAUGHT_BY = {
     (LINEAR, "shape_dtype_endpoints"): props._linear_float32,
@@ -165,6 +173,11 @@ CAUGHT_BY = {
     (CFG, "gradients"): cfg_scale_detached,
     (CFG, "matches_reference"): props._cfg_ho_salimans,
     (CFG, "dtype_contract"): cfg_promoting,
+    (RESPACED, "cumprod_gives_the_kept_alphas"): props._respaced_betas_at_timesteps,
+    (RESPACED, "every_step_kept_gives_the_original_betas"): props._respaced_difference,
+    (RESPACED, "one_kept_step_jumps_from_clean_data"): props._respaced_betas_at_timesteps,
+    (RESPACED, "float64_for_a_float32_schedule"): respaced_in_float32,
+    (RESPACED, "matches_reference"): props._respaced_prev_wraps_around,
 }
 
 
@@ -249,3 +262,12 @@ CAUGHT_BY[("diffusion.ddpm_step", "follows_the_device")] = ddpm_step_prev_with_d
 CAUGHT_BY[("diffusion.ddim_step", "follows_the_device")] = ddim_step_prev_as_vector
 CAUGHT_BY[("diffusion.classifier_free_guidance", "follows_the_device")] = cfg_scale_reshaped_on_cpu
 DEVICE_VARIANTS = [("diffusion.q_sample", q_sample_coefficients_from_list)]
+
+
+def respaced_one_on_default_device(alphas_cumprod, timesteps):
+    """ᾱ[t_{−1}] = 1 as torch.ones(1) without device=, as the reference writes it with one."""
+    kept = alphas_cumprod.to(torch.float64)[timesteps]
+    return 1 - kept / torch.cat([torch.ones(1, dtype=torch.float64), kept[:-1]])
+
+
+CAUGHT_BY[("diffusion.respaced_betas", "follows_the_device")] = respaced_one_on_default_device
