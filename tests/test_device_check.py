@@ -243,3 +243,23 @@ MUST_PASS = [
 def test_right_code_passes_the_device_check(exercise_id: str, impl: object) -> None:
     result = grade_impl(exercise_id, impl, only=NAME)  # type: ignore[arg-type]
     assert result.status == "passed", [(p.message, p.counterexample) for p in result.properties]
+
+
+def test_a_violation_the_students_code_catches_is_still_reported() -> None:
+    """The worker reports the first violation even when the student's code swallows the error."""
+    import types
+
+    from grader.worker import Dispatcher
+
+    def swallowing(x):  # noqa: ANN001, ANN202
+        try:
+            return x + torch.ones(2)
+        except Exception:  # noqa: BLE001 - what a submission may do
+            return x
+
+    dispatcher = Dispatcher(lambda topic: types.SimpleNamespace(f=swallowing), None)
+    answer = dispatcher.handle({"op": "call", "topic": "t", "name": "f", "args": [torch.zeros(2)], "kwargs": {}, "track_device": True})
+    assert answer["error"]["type"] == "DeviceContract", answer
+    assert "same device" in answer["error"]["message"] and answer["error"]["frames"][-1][2] == "fails here"
+    plain = dispatcher.handle({"op": "call", "topic": "t", "name": "f", "args": [torch.zeros(2)], "kwargs": {}})
+    assert "error" not in plain  # without the flag nothing is tracked

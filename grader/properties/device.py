@@ -2,13 +2,17 @@
 
 Most students never grade on a GPU, and on the CPU a mask built with ``torch.ones(n, n)``, a
 mask kept as a plain attribute, or a schedule indexed after ``.cpu()`` passes everything. The
-property replays the calls of another property of the exercise (its inputs, its call
-pattern) with every call run on a simulated CUDA device in the worker
+property replays the calls of a public property of the exercise (its inputs, its call
+pattern; at most ``EXAMPLES`` examples) with every call run on a simulated CUDA device in the worker
 (``grader.device_check``): the inputs, the parameters and buffers of modules (what
 ``.to(device)`` moves) and the generators are tagged as on the device, and an operation mixing
 them with a CPU tensor, ``.numpy()`` of one, or a result left on the CPU fails with the
 student's lines. Values are real, so data-dependent code (``.item()``, sampling, ``nonzero``)
-runs as on the CPU: every exercise can be checked, none is skipped.
+runs as on the CPU: every exercise can be checked, none is skipped. It runs the same way on
+a GPU machine (the verdict does not depend on where grading runs).
+
+Not simulated: code outside torch's Python API (a C extension), and CUDA failures that are
+not about devices (kernels a dtype lacks on CUDA, nondeterminism).
 
 Only the device verdict counts here: a wrong value, or an error raised, is reported by the
 other properties.
