@@ -47,6 +47,9 @@ EXERCISES: dict[str, tuple[str, ...]] = {
     "attention.scaled_dot_product_attention": ("q56", "q57", "q58", "q59", "q60"),
     "attention.causal_mask": ("q70", "q77"),
     "attention.multi_head_attention": ("q43", "q61", "q62", "q63", "q71"),
+    "attention.online_softmax_attention": ("q72",),
+    "attention.padding_mask": ("q78",),
+    "attention.prefix_lm_mask": ("q78", "q79"),
     "transformer.layer_norm": ("q65",),
     "transformer.sinusoidal_position_encoding": ("q66",),
     "transformer.feed_forward": ("q67",),
@@ -63,7 +66,7 @@ EXERCISES: dict[str, tuple[str, ...]] = {
 
 # Questions with no exercise (theory only), as listed in EXERCISES.md.
 THEORY_ONLY: frozenset[str] = frozenset(
-    f"q{n}" for n in (1, 8, 9, 20, 21, 26, 35, 52, 53, 72, 78, 79, 80)
+    f"q{n}" for n in (1, 8, 9, 20, 21, 26, 35, 52, 53, 80)
 )
 
 TOPICS: tuple[str, ...] = tuple(dict.fromkeys(ex.split(".")[0] for ex in EXERCISES))

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grader import protocol
+from grader import memory_probe, protocol
 
 # Module prefixes the worker refuses to import: the verdict side of the grader (every one names
 # a module that exists; tests/test_worker_imports.py checks it).
@@ -193,11 +193,12 @@ class Dispatcher:
         torch.manual_seed(0)  # global randomness, if a submission uses it, is reproducible
         try:
             with torch.enable_grad() if vjp else torch.no_grad():
-                if tracker is None:
-                    result = target(*args, **kwargs)
+                if request.get("memory"):
+                    with memory_probe.probe() as largest:  # only the forward call is measured
+                        result = _call(target, args, kwargs, tracker)
                 else:
-                    with tracker:
-                        result = target(*args, **kwargs)
+                    result = _call(target, args, kwargs, tracker)
+                if tracker is not None:
                     if tracker.violation is None and not request.get("new"):
                         tracker.check_result(result)
                     if tracker.violation is not None:  # also when the student's code caught it
@@ -223,6 +224,8 @@ class Dispatcher:
         answer: dict[str, Any] = {"value": value, "mutated": _mutated(snapshot, args, kwargs)}
         if grads is not None:
             answer["grads"] = grads
+        if request.get("memory"):
+            answer["memory"] = largest.largest.to_plain() if largest.largest is not None else None
         return answer
 
     def _vjp(self, vjp: dict[str, Any], result: Any, wrt_tensors: list[Any], instance: Any, args: list[Any]) -> Any:
@@ -282,6 +285,14 @@ def _device_tracker(submission: Path | None, request: dict[str, Any], args: list
     if instance is not None:
         tracker.move(instance)
     return tracker, tracker.move(args), tracker.move(kwargs)
+
+
+def _call(target: Any, args: list[Any], kwargs: dict[str, Any], tracker: Any) -> Any:
+    """The student's call, on the simulated device when there is a tracker."""
+    if tracker is None:
+        return target(*args, **kwargs)
+    with tracker:
+        return target(*args, **kwargs)
 
 
 def _has_device_input(value: Any) -> bool:

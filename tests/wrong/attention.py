@@ -7,6 +7,9 @@ import math
 import torch
 
 from grader.properties import attention as props
+from grader.properties.attention import online_softmax_attention as online
+from grader.properties.attention import padding_mask as padding
+from grader.properties.attention import prefix_lm_mask as prefix
 
 
 def sdpa_float32_internally(q, k, v, mask=None):
@@ -122,6 +125,74 @@ CAUGHT_BY |= {
 }
 
 
+def online_materialized(q, k, v, mask=None, block_size=64):
+    """Right values, but builds the full (..., Lq, Lk) score matrix first and then loops over its blocks."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    m = scores.amax(-1, keepdim=True)
+    total, acc = 0, 0
+    for start in range(0, k.shape[-2], block_size):
+        p = torch.exp(scores[..., start : start + block_size] - m)
+        total = total + p.sum(-1, keepdim=True)
+        acc = acc + p @ v[..., start : start + block_size, :]
+    return acc / total
+
+
+def online_float32_internally(q, k, v, mask=None, block_size=64):
+    """Right values within float32 precision, computed and returned in float32."""
+    return online._online(q.float(), k.float(), v.float(), mask, block_size)
+
+
+def online_kv_detached(q, k, v, mask=None, block_size=64):
+    """Right values, but no gradient reaches k and v."""
+    return online._online(q, k.detach(), v.detach(), mask, block_size)
+
+
+def padding_long_mask(lengths, max_len):
+    """Right pattern, but an int64 0/1 tensor instead of torch.bool."""
+    return (torch.arange(max_len).unsqueeze(0) < lengths.unsqueeze(1)).long()
+
+
+def prefix_float_mask(prefix_len, total_len):
+    """Right pattern, but a float 1/0 tensor instead of torch.bool."""
+    return prefix._loop(prefix_len, total_len).float()
+
+
+def prefix_strictly_causal(prefix_len, total_len):
+    """Hides the diagonal after the prefix: a token cannot see itself."""
+    i, j = torch.arange(total_len).unsqueeze(1), torch.arange(total_len).unsqueeze(0)
+    return (j < i) | (j < prefix_len)
+
+
+OS = "attention.online_softmax_attention"
+CAUGHT_BY |= {
+    (OS, "matches_softmax_attention"): online._sum_not_rescaled,
+    (OS, "leading_masked_keys"): online._nan_on_masked_block,
+    (OS, "shift_invariant"): online._max_initialised_with_zero,
+    (OS, "memory_bounded"): online_materialized,
+    (OS, "dtype_contract"): online_float32_internally,
+    (OS, "matches_reference"): online._blocks_normalised_separately,
+    (OS, "gradients_match"): online_kv_detached,
+}
+
+P = "attention.padding_mask"
+CAUGHT_BY |= {
+    (P, "returns_bool_mask"): padding_long_mask,
+    (P, "true_before_length"): padding._off_by_one,
+    (P, "hides_padding_as_key_mask"): padding._opposite_polarity,
+    (P, "matches_reference"): padding._left_padded,
+}
+
+X = "attention.prefix_lm_mask"
+CAUGHT_BY |= {
+    (X, "returns_bool_mask"): prefix_float_mask,
+    (X, "every_query_sees_the_prefix"): prefix._prefix_off_by_one,
+    (X, "causal_after_the_prefix"): prefix._prefix_queries_see_everything,
+    (X, "ends_are_causal_and_full"): prefix_strictly_causal,
+    (X, "matches_reference"): prefix._opposite_polarity,
+}
+
 # ==================================================================================================
 # Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
 # follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
@@ -177,3 +248,38 @@ DEVICE_VARIANTS = [
     ("attention.scaled_dot_product_attention", sdpa_all_true_mask_on_default_device),
     ("attention.causal_mask", causal_mask_hardcoded_cpu),
 ]
+
+
+def online_state_on_default_device(q, k, v, mask=None, block_size=64):
+    """The running maximum, sum and output start as torch.full/zeros without device=."""
+    m = torch.full((*q.shape[:-1], 1), float("-inf"), dtype=q.dtype)
+    l, acc = torch.zeros_like(m), torch.zeros((*q.shape[:-1], v.shape[-1]), dtype=q.dtype)  # noqa: E741
+    for start in range(0, k.shape[-2], block_size):
+        s = q @ k[..., start : start + block_size, :].transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            s = s.masked_fill(~(mask if mask.shape[-1] == 1 else mask[..., start : start + block_size]), float("-inf"))
+        m_new = torch.maximum(m, s.detach().amax(dim=-1, keepdim=True))
+        shift = m_new.masked_fill(m_new == float("-inf"), 0.0)
+        p = torch.exp(s - shift)
+        l = l * torch.exp(m - shift) + p.sum(dim=-1, keepdim=True)  # noqa: E741
+        acc = acc * torch.exp(m - shift) + p @ v[..., start : start + block_size, :]
+        m = m_new
+    return acc / l
+
+
+def padding_positions_on_default_device(lengths, max_len):
+    """positions = torch.arange(max_len) without device=lengths.device."""
+    return torch.arange(max_len).unsqueeze(0) < lengths.unsqueeze(1)
+
+
+def prefix_lm_from_numpy(prefix_len, total_len):
+    """Built in numpy and converted with torch.from_numpy: always on the CPU."""
+    import numpy as np
+
+    i = np.arange(total_len)
+    return torch.from_numpy((i[None, :] <= i[:, None]) | (i[None, :] < prefix_len))
+
+
+CAUGHT_BY[("attention.online_softmax_attention", "follows_the_device")] = online_state_on_default_device
+CAUGHT_BY[("attention.padding_mask", "follows_the_device")] = padding_positions_on_default_device
+CAUGHT_BY[("attention.prefix_lm_mask", "follows_the_device")] = prefix_lm_from_numpy
