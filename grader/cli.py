@@ -10,6 +10,7 @@
     grade report OUT [--html report.html]           what the class got wrong
     grade bundle gradescope autograder.zip          a Gradescope autograder
     grade bundle classroom DIR [TARGETS]            a GitHub Classroom template repository
+    grade watch [q59]                               re-grade the current exercise on every save
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from grader.bank import Question
     from grader.notebook import NotebookSubmission
 
-SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle")
+SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle", "watch")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -499,6 +500,43 @@ def bundle(
     except UsageError as exc:
         raise _fail(str(exc)) from None
     out.print(f"wrote {path} ({len(names)} files, workflow {WORKFLOW_PATH}); push it to GitHub and mark it a template repository for the assignment")
+
+
+@tools_app.command("watch")
+def watch(
+    target: Annotated[str | None, typer.Argument(help="A question (q59), exercise (attention.causal_mask) or topic to start with [default: the first unfinished exercise].", show_default=False)] = None,
+    submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules [default: the course's exercises/].", show_default=False)] = None,
+    manual_run: Annotated[bool, typer.Option("--manual-run", help="Do not watch the file (file systems without change events: WSL, some containers, network drives); press r to grade.")] = False,
+    lang: Annotated[Lang | None, typer.Option("--lang", help="ru or en [default: from the locale, else en].", show_default=False)] = None,
+    timeout: TimeoutOpt = 10.0,
+    exercise_timeout: ExerciseTimeoutOpt = 120.0,
+    memory: MemoryOpt = 4096,
+    sandbox: SandboxOpt = Sandbox.auto,
+) -> None:
+    """Grade the current exercise, then again on every save of its topic file (n next, h hint, l list, r re-run, q quit)."""
+    from grader.catalog import EXERCISES
+    from grader.targets import resolve
+
+    try:
+        if submission is not None and submission.suffix.lower() == ".ipynb":
+            raise UsageError(f"--submission {submission}: `grade watch` follows a folder of topic modules; grade a notebook with `grade TARGET --submission {submission.name}`, or `%grade` inside Jupyter")
+        folder = _submission(submission)
+        targets = resolve([target])[0] if target else list(EXERCISES)
+        if not targets:
+            raise UsageError(f"{target} has no code exercise; pick a question with one (`grade` lists them)")
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    isolation = _isolation(sandbox)
+
+    from grader.limits import Limits
+    from grader.warm import WarmGrader
+    from grader.watch import WatchOptions, run_watch
+
+    limits = Limits(call_timeout=timeout, exercise_timeout=exercise_timeout, memory_mb=memory)
+    grader = WarmGrader(folder, solutions=paths.solutions_dir(), limits=limits, isolation=isolation)
+    options = WatchOptions(folder, paths.solutions_dir(), isolation, (lang or _default_lang()).value, manual_run, trace=bool(os.environ.get("GENLAB_WATCH_TRACE")))
+    asked = target.strip().lower() if target and target.strip().lower() in {q for qs in EXERCISES.values() for q in qs} else None
+    raise typer.Exit(run_watch(grader, options, targets, asked, out))
 
 
 def main(argv: list[str] | None = None) -> None:
