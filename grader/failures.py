@@ -22,6 +22,10 @@ class ContractViolation(PropertyFailure):
     """A result broke the course-wide contract (device, in-place change, not differentiable)."""
 
 
+class DeviceViolation(ContractViolation):
+    """Checked on a simulated device: a CUDA run would mix devices or return a tensor on the CPU."""
+
+
 class Abort(BaseException):
     """Stops an exercise at once, without shrinking (BaseException: Hypothesis re-raises it)."""
 

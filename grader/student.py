@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.connection import Connection
-from grader.failures import Abort, ContractViolation, StudentRaised
+from grader.failures import Abort, ContractViolation, DeviceViolation, StudentRaised
 from grader.memory_probe import LargestTensor
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ class Student:
     calls: list[Call] = field(default_factory=list)
     arg_names: Callable[..., list[str]] | None = None  # (name[, method]) -> parameter names, to show a raising call
     last_vjp: VjpCall | None = None  # the latest call when it was a vjp (gradient messages replay it)
+    track_device: bool = False  # run every call on the simulated device (grader.device_check)
     _pending: dict[str, Any] | None = field(default=None, init=False, repr=False)  # the request being answered
     _pending_target: tuple[str, ...] = field(default=(), init=False, repr=False)  # (name[, method]) it calls
 
@@ -122,6 +123,8 @@ class Student:
         if remaining <= 0:
             raise Abort("timed_out", "timed out: the exercise used up its time budget")
         message["device"] = self.device
+        if self.track_device:
+            message["track_device"] = True
         self._pending = message
         timeout = min(self.call_timeout, remaining)
         try:
@@ -168,6 +171,9 @@ class Student:
             )
         if kind == "ContractError":
             raise ContractViolation(message)
+        if kind == "DeviceContract":
+            lines = "\n".join(f"  {_location(f)} ({f[2]}): {f[3]}" for f in frames)
+            raise DeviceViolation(f"on a GPU your code {message}", details=lines)
         trace = "\n".join(f"{_location(f)} in {f[2]}: {f[3]}" for f in frames)
         raise StudentRaised(f"your code raised {kind}: {message}" + (f" ({where})" if where else ""), details=self._describe_request(), trace=trace)
 
