@@ -101,7 +101,9 @@ def _isolation(mode: Sandbox, *, quiet: bool = False) -> str:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]Error:[/] {message}", markup=True, highlight=False)
+    from rich.markup import escape
+
+    err.print(f"[red]Error:[/] {escape(message)}", markup=True, highlight=False)  # a message may hold [brackets]: pip extras, paths
     return typer.Exit(2)
 
 
@@ -386,6 +388,7 @@ def batch(
     memory: MemoryOpt = 4096,
     sandbox: SandboxOpt = Sandbox.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="One plain line per student, no progress bar.")] = False,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Grade on a dask.distributed cluster, e.g. tcp://HOST:8786 (needs the `cluster` extra; the class folder must be on a filesystem the workers share).", show_default=False)] = None,
 ) -> None:
     """Grade a whole class and export the grades (CSV for a gradebook, JSON for everything)."""
     import tempfile
@@ -396,7 +399,17 @@ def batch(
     from grader.limits import Limits
     from grader.targets import resolve
 
-    isolation = _isolation(sandbox)
+    if scheduler is not None:
+        from grader.batch_cluster import require_distributed
+
+        try:
+            require_distributed()
+        except UsageError as exc:
+            raise _fail(str(exc)) from None
+        # Each dask worker resolves the sandbox on its own machine; this one may be a login node without bwrap.
+        isolation = "none" if sandbox is Sandbox.none else "bwrap"
+    else:
+        isolation = _isolation(sandbox)
     scratch = unpacked = None
     if out_dir is None:
         scratch = tempfile.TemporaryDirectory(prefix="genlab-batch-")
@@ -414,7 +427,7 @@ def batch(
             unpacked = tempfile.TemporaryDirectory(prefix="genlab-class-")
             class_dir = extract_class(class_dir, Path(unpacked.name))
         with progress:
-            records = grade_class(class_dir, exercise_ids, out_dir, device=device.value, solutions=paths.solutions_dir(), limits=limits, isolation=isolation, jobs=jobs or os.cpu_count() or 1, on_start=progress.start, on_student=progress.done)
+            records = grade_class(class_dir, exercise_ids, out_dir, device=device.value, solutions=paths.solutions_dir(), limits=limits, isolation=isolation, jobs=jobs or os.cpu_count() or 1, scheduler=scheduler, sandbox_mode=sandbox.value, on_start=progress.start, on_student=progress.done)
     except UsageError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
@@ -428,8 +441,9 @@ def batch(
             out.print(f"wrote {path}")
     errors = sum(r["status"] == "error" for r in records)
     out.print(f"graded {len(records)} students" + (f", {errors} could not be graded" if errors else "") + (f"; results in {out_dir}" if scratch is None else ""))
-    if isolation == "none":
-        err.print("[bold red]WARNING:[/] this batch ran WITHOUT an OS sandbox (isolation: none); the exports record it.")
+    unsandboxed = sum(r["isolation"] == "none" for r in records)
+    if isolation == "none" or unsandboxed:
+        err.print(f"[bold red]WARNING:[/] {unsandboxed} of {len(records)} students were graded WITHOUT an OS sandbox (isolation: none); the exports record it.")
     for folder in (scratch, unpacked):
         if folder is not None:
             folder.cleanup()  # explicitly: main() ends with os._exit, which skips finalizers

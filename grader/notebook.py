@@ -112,6 +112,7 @@ class NotebookSubmission:
         for prop in result.properties:
             prop.message = self.locate(prop.message)
             prop.counterexample = self.locate(prop.counterexample)
+            prop.trace = self.locate(prop.trace)
             if prop.diagnosis:
                 prop.diagnosis = self.locate(prop.diagnosis)
 

@@ -35,7 +35,7 @@ def grade_exercise(
     start = time.monotonic()
     if reference is None:
         reference = load_reference(solutions, exercise.topic)
-    student = Student(connection, exercise.topic, device, call_timeout, deadline=start + exercise_timeout)
+    student = Student(connection, exercise.topic, device, call_timeout, deadline=start + exercise_timeout, arg_names=_argument_names(reference))
     result = ExerciseResult(exercise.id, questions_of(exercise.id), device, "passed")
     props = [p for p in exercise.properties if only is None or p.name == only]
 
@@ -78,6 +78,24 @@ def grade_exercise(
     return finish("passed" if passed else "failed")
 
 
+def _argument_names(reference: Any) -> Any:
+    """Parameter names of the reference's functions (and methods), to show a failing call's
+    arguments by name; None without solutions/ (they are shown by position then)."""
+    import inspect
+
+    def names(name: str, method: str | None = None) -> list[str]:
+        target = getattr(reference, name, None)
+        if method is not None:
+            target = getattr(target, method, None)
+        try:
+            params = list(inspect.signature(target).parameters)
+        except (TypeError, ValueError):
+            return []
+        return params[1:] if method is not None and params[:1] == ["self"] else params
+
+    return names if reference is not None else None
+
+
 def _probe(student: Student, exercise: Exercise, timeout: float) -> str | None:
     """A one-line reason the exercise cannot be graded at all (missing file, import error).
 
@@ -100,7 +118,7 @@ def _not_run(prop: Property) -> PropertyResult:
 
 
 def _failed(prop: Property, failure: PropertyFailure) -> PropertyResult:
-    return PropertyResult(prop.name, prop.statement, prop.tier, "failed", failure.message, failure.details, failure.diagnosis)
+    return PropertyResult(prop.name, prop.statement, prop.tier, "failed", failure.message, failure.details, failure.diagnosis, failure.trace)
 
 
 def _unexpected(prop: Property, exc: BaseException) -> PropertyResult:

@@ -106,6 +106,8 @@ class Dispatcher:
             return {"error": describe_error(wrapped.__cause__ or wrapped, self._submission)}
         except RequestError as exc:
             return {"error": {"type": "ContractError", "message": str(exc), "frames": [], "not_implemented": False, "out_of_memory": False}}
+        except DeviceContractError as exc:
+            return {"error": {"type": "DeviceContract", "message": exc.message, "frames": exc.frames, "not_implemented": False, "out_of_memory": False}}
 
     def _probe(self, request: dict[str, Any]) -> dict[str, Any]:
         """Load a topic module and check that it defines the exercise, without calling it."""
@@ -184,15 +186,23 @@ class Dispatcher:
                         wrt_tensors.append(container[key])
                     else:
                         raise RequestError(f"argument {spec!r} is not a tensor")
+        tracker = None
+        if request.get("track_device"):
+            tracker, args, kwargs = _device_tracker(self._submission, request, args, kwargs, instance)
         snapshot = _snapshot(args, kwargs)
         torch.manual_seed(0)  # global randomness, if a submission uses it, is reproducible
         try:
             with torch.enable_grad() if vjp else torch.no_grad():
                 if request.get("memory"):
                     with memory_probe.probe() as largest:  # only the forward call is measured
-                        result = target(*args, **kwargs)
+                        result = _call(target, args, kwargs, tracker)
                 else:
-                    result = target(*args, **kwargs)
+                    result = _call(target, args, kwargs, tracker)
+                if tracker is not None:
+                    if tracker.violation is None and not request.get("new"):
+                        tracker.check_result(result)
+                    if tracker.violation is not None:  # also when the student's code caught it
+                        raise DeviceContractError(tracker.violation.message, tracker.violation.frames)
                 if request.get("new"):
                     if isinstance(result, torch.nn.Module):
                         result = result.to(device)
@@ -203,11 +213,13 @@ class Dispatcher:
                 grads = self._vjp(vjp, result, wrt_tensors, instance, args) if vjp else None
             if device.startswith("cuda"):
                 torch.cuda.synchronize()  # kernels run asynchronously: their errors belong to this call
-        except (StudentError, RequestError):
+        except (StudentError, RequestError, DeviceContractError):
             raise
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything, SystemExit too
             if isinstance(exc, KeyboardInterrupt):
                 raise
+            if tracker is not None and tracker.violation is not None:
+                raise DeviceContractError(tracker.violation.message, tracker.violation.frames) from None
             raise StudentError from exc
         answer: dict[str, Any] = {"value": value, "mutated": _mutated(snapshot, args, kwargs)}
         if grads is not None:
@@ -245,6 +257,54 @@ class StudentError(Exception):
 
 class RequestError(Exception):
     """The request cannot be served as asked (missing function, non-differentiable output)."""
+
+
+class DeviceContractError(Exception):
+    """A call checked on the simulated device (``grader.device_check``) broke the device contract."""
+
+    def __init__(self, message: str, frames: list[list[Any]]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.frames = frames
+
+
+def _device_tracker(submission: Path | None, request: dict[str, Any], args: list[Any], kwargs: dict[str, Any], instance: Any) -> tuple[Any, list[Any], dict[str, Any]]:
+    """A tracker for a call graded as if on CUDA (see grader.device_check), with the inputs moved.
+
+    A constructor runs on the CPU without checks (a module is built there and moved by
+    ``.to(device)``); a method call first moves the object's parameters and buffers, as
+    ``.to(device)`` does, and plain attributes stay behind. A call without tensor inputs
+    creates on the default device, as under ``torch.set_default_device``.
+    """
+    from grader.device_check import DeviceTracker
+
+    if request.get("new"):
+        return DeviceTracker(submission, checking=False), args, kwargs
+    has_inputs = instance is not None or _has_device_input((args, kwargs))
+    tracker = DeviceTracker(submission, default_on_device=not has_inputs)
+    if instance is not None:
+        tracker.move(instance)
+    return tracker, tracker.move(args), tracker.move(kwargs)
+
+
+def _call(target: Any, args: list[Any], kwargs: dict[str, Any], tracker: Any) -> Any:
+    """The student's call, on the simulated device when there is a tracker."""
+    if tracker is None:
+        return target(*args, **kwargs)
+    with tracker:
+        return target(*args, **kwargs)
+
+
+def _has_device_input(value: Any) -> bool:
+    import torch
+
+    if isinstance(value, (torch.Tensor, torch.nn.Module, torch.Generator)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_device_input(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_device_input(v) for v in value.values())
+    return False
 
 
 def _flatten(value: Any) -> list[Any]:

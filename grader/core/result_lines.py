@@ -26,6 +26,7 @@ class Words:
     diagnosis: str = "diagnosis:"
     stopped: str = "stopped:"
     printed: str = "your code printed:"
+    raised_at: str = "where your code raised:"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ def body_lines(r: ExerciseResult, words: Words) -> list[Line]:
                 if p.counterexample:
                     lines.append(_line("detail", "      ", ("dim", words.minimal)))
                     lines += [_line("counterexample", f"        {text}") for text in p.counterexample.splitlines()]
+                if p.trace:
+                    lines.append(_line("detail", "      ", ("dim", words.raised_at)))
+                    lines += [_line("counterexample", f"        {text}") for text in p.trace.splitlines()]
                 if p.diagnosis:
                     lines.append(_line("diagnosis", "      ", ("yellow", words.diagnosis), f" {p.diagnosis}"))
             elif p.status == "skipped" and p.message:

@@ -10,6 +10,10 @@ from grader.properties import attention as props
 from grader.properties.attention import online_softmax_attention as online
 from grader.properties.attention import padding_mask as padding
 from grader.properties.attention import prefix_lm_mask as prefix
+from grader.properties.attention.multi_head_attention import _mha_fill_1e4, _mha_fill_1e9, _mha_unstable_softmax
+from grader.properties.attention.scaled_dot_product_attention import _fill_1e4 as sdpa_fill_1e4
+from grader.properties.attention.scaled_dot_product_attention import _fill_1e9 as sdpa_fill_1e9
+from grader.properties.attention.scaled_dot_product_attention import _unstable_softmax as sdpa_unstable_softmax
 
 
 def sdpa_float32_internally(q, k, v, mask=None):
@@ -93,6 +97,15 @@ def mha_kv_detached(query, key, value, *rest):
     return props.mha_formula(query, key.detach(), value.detach(), *rest)
 
 
+def sdpa_log_space_exp(q, k, v, mask=None):
+    """Softmax as exp(s − log Σ exp(s)) with a naive log-sum-exp: overflows for large scores."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    w = torch.exp(scores - scores.exp().sum(-1, keepdim=True).log())
+    return w @ v, w
+
+
 E = "attention.scaled_dot_product_attention"
 CAUGHT_BY = {
     (E, "weights_sum_to_one"): props._softmax_over_queries,
@@ -102,7 +115,16 @@ CAUGHT_BY = {
     (E, "matches_reference"): props._scaled_by_d,
     (E, "gradients_match"): sdpa_detached,
     (E, "dtype_contract"): sdpa_float32_internally,
+    (E, "stable_for_large_scores"): sdpa_unstable_softmax,
+    (E, "mask_beats_very_negative_scores"): sdpa_fill_1e9,
 }
+# More wrong variants the stability properties catch (tests/test_stability.py grades them).
+STABILITY_WRONG = [
+    (E, "stable_for_large_scores", sdpa_unstable_softmax),
+    (E, "stable_for_large_scores", sdpa_log_space_exp),
+    (E, "mask_beats_very_negative_scores", sdpa_fill_1e9),
+    (E, "mask_beats_very_negative_scores", sdpa_fill_1e4),
+]
 
 C = "attention.causal_mask"
 CAUGHT_BY |= {
@@ -122,7 +144,13 @@ CAUGHT_BY |= {
     (M, "matches_torch_multihead_attention"): props._mha_weights_not_transposed,
     (M, "matches_reference"): props._mha_scaled_by_model_dim,
     (M, "gradients_match"): mha_kv_detached,
+    (M, "stable_for_extreme_scores"): _mha_fill_1e9,
 }
+STABILITY_WRONG += [
+    (M, "stable_for_extreme_scores", _mha_unstable_softmax),
+    (M, "stable_for_extreme_scores", _mha_fill_1e9),
+    (M, "stable_for_extreme_scores", _mha_fill_1e4),
+]
 
 
 def online_materialized(q, k, v, mask=None, block_size=64):
@@ -192,3 +220,94 @@ CAUGHT_BY |= {
     (X, "ends_are_causal_and_full"): prefix_strictly_causal,
     (X, "matches_reference"): prefix._opposite_polarity,
 }
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "attention")
+
+
+def sdpa_bias_on_default_device(q, k, v, mask=None):
+    """An additive mask built with torch.zeros(...) on the default device."""
+    bias = torch.zeros(q.shape[-2], k.shape[-2], dtype=q.dtype)
+    if mask is not None:
+        bias = bias.masked_fill(~mask, float("-inf"))
+    w = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]) + bias, dim=-1)
+    return w @ v, w
+
+
+def sdpa_all_true_mask_on_default_device(q, k, v, mask=None):
+    """mask=None replaced by torch.ones(..., dtype=torch.bool) on the default device."""
+    if mask is None:
+        mask = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool)
+    return _dref.scaled_dot_product_attention(q, k, v, mask)
+
+
+def causal_mask_from_numpy(q_len, k_len=None):
+    """np.tril + torch.from_numpy: always on the CPU, whatever the default device."""
+    import numpy as np
+
+    k_len = q_len if k_len is None else k_len
+    return torch.from_numpy(np.tril(np.ones((q_len, k_len), dtype=bool), k_len - q_len))
+
+
+def causal_mask_hardcoded_cpu(q_len, k_len=None):
+    """device="cpu" written out."""
+    k_len = q_len if k_len is None else k_len
+    return torch.ones(q_len, k_len, dtype=torch.bool, device="cpu").tril(k_len - q_len)
+
+
+def mha_mask_on_default_device(query, key, value, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, num_heads, mask=None):
+    """mask=None replaced by an all-True mask on the default device."""
+    if mask is None:
+        mask = torch.ones(query.shape[1], key.shape[1], dtype=torch.bool)
+    return _dref.multi_head_attention(query, key, value, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, num_heads, mask)
+
+
+CAUGHT_BY[("attention.scaled_dot_product_attention", "follows_the_device")] = sdpa_bias_on_default_device
+CAUGHT_BY[("attention.causal_mask", "follows_the_device")] = causal_mask_from_numpy
+CAUGHT_BY[("attention.multi_head_attention", "follows_the_device")] = mha_mask_on_default_device
+DEVICE_VARIANTS = [
+    ("attention.scaled_dot_product_attention", sdpa_all_true_mask_on_default_device),
+    ("attention.causal_mask", causal_mask_hardcoded_cpu),
+]
+
+
+def online_state_on_default_device(q, k, v, mask=None, block_size=64):
+    """The running maximum, sum and output start as torch.full/zeros without device=."""
+    m = torch.full((*q.shape[:-1], 1), float("-inf"), dtype=q.dtype)
+    l, acc = torch.zeros_like(m), torch.zeros((*q.shape[:-1], v.shape[-1]), dtype=q.dtype)  # noqa: E741
+    for start in range(0, k.shape[-2], block_size):
+        s = q @ k[..., start : start + block_size, :].transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            s = s.masked_fill(~(mask if mask.shape[-1] == 1 else mask[..., start : start + block_size]), float("-inf"))
+        m_new = torch.maximum(m, s.detach().amax(dim=-1, keepdim=True))
+        shift = m_new.masked_fill(m_new == float("-inf"), 0.0)
+        p = torch.exp(s - shift)
+        l = l * torch.exp(m - shift) + p.sum(dim=-1, keepdim=True)  # noqa: E741
+        acc = acc * torch.exp(m - shift) + p @ v[..., start : start + block_size, :]
+        m = m_new
+    return acc / l
+
+
+def padding_positions_on_default_device(lengths, max_len):
+    """positions = torch.arange(max_len) without device=lengths.device."""
+    return torch.arange(max_len).unsqueeze(0) < lengths.unsqueeze(1)
+
+
+def prefix_lm_from_numpy(prefix_len, total_len):
+    """Built in numpy and converted with torch.from_numpy: always on the CPU."""
+    import numpy as np
+
+    i = np.arange(total_len)
+    return torch.from_numpy((i[None, :] <= i[:, None]) | (i[None, :] < prefix_len))
+
+
+CAUGHT_BY[("attention.online_softmax_attention", "follows_the_device")] = online_state_on_default_device
+CAUGHT_BY[("attention.padding_mask", "follows_the_device")] = padding_positions_on_default_device
+CAUGHT_BY[("attention.prefix_lm_mask", "follows_the_device")] = prefix_lm_from_numpy

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from grader.properties import clip as props
+from grader.properties.clip.clip_loss import _loss_log_of_softmax
+from grader.properties.clip.zero_shot_probs import _probs_exp_over_sum
 
 
 def loss_reversed_labels(image_emb, text_emb, logit_scale):
@@ -64,3 +66,51 @@ CAUGHT_BY = {
     (P, "gradients_match"): probs_detached_norm,
     (P, "dtype_contract"): probs_float32,
 }
+
+
+def loss_exp_over_sum(image_emb, text_emb, logit_scale):
+    """Cross-entropy from probabilities exp(x)/Σexp(x): nan once exp overflows."""
+    e = props._logits(image_emb, text_emb, logit_scale).exp()
+    diag = torch.arange(e.shape[0])
+    p_i, p_t = e / e.sum(1, keepdim=True), e / e.sum(0, keepdim=True)
+    return -(p_i[diag, diag].log().mean() + p_t[diag, diag].log().mean()) / 2
+
+
+CAUGHT_BY |= {
+    (L, "stable_for_large_logit_scale"): _loss_log_of_softmax,
+    (P, "stable_for_large_logit_scale"): _probs_exp_over_sum,
+}
+STABILITY_WRONG = [
+    (L, "stable_for_large_logit_scale", _loss_log_of_softmax),
+    (L, "stable_for_large_logit_scale", loss_exp_over_sum),
+    (P, "stable_for_large_logit_scale", _probs_exp_over_sum),
+]
+
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "clip")
+
+
+def clip_loss_labels_on_default_device(image_emb, text_emb, logit_scale):
+    """labels = torch.arange(n) without device=: the classic CLIP training-loop line."""
+    logits = _dref._cosine_logits(image_emb, text_emb, logit_scale)
+    labels = torch.arange(logits.shape[0])
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+
+def zero_shot_scale_as_vector(image_emb, class_emb, logit_scale):
+    """The temperature as torch.tensor([...]): a 1-element CPU vector, not a 0-d scalar."""
+    scale = torch.tensor([float(logit_scale)]).exp()
+    return torch.softmax(_dref._cosine_logits(image_emb, class_emb, 0.0) * scale, dim=-1)
+
+
+CAUGHT_BY[("clip.clip_loss", "follows_the_device")] = clip_loss_labels_on_default_device
+CAUGHT_BY[("clip.zero_shot_probs", "follows_the_device")] = zero_shot_scale_as_vector
+DEVICE_VARIANTS = []

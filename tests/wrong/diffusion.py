@@ -32,10 +32,10 @@ def q_detached(x0, t, noise, alphas_cumprod):
         return props._q_mix(x0, noise, *props._q_coefficients({"x0": x0, "t": t, "alphas_cumprod": alphas_cumprod}))
 
 
-def q_schedule_detached(x0, t, noise, alphas_cumprod):
-    """Right values and input gradients, but no gradient reaches alphas_cumprod."""
-    a = props._per_sample(alphas_cumprod.detach()[t], x0)
-    return props._q_mix(x0, noise, a.sqrt(), (1 - a).sqrt())
+def q_noise_detached(x0, t, noise, alphas_cumprod):
+    """Right values, but no gradient reaches the noise (.detach())."""
+    a = props._per_sample(alphas_cumprod[t], x0)
+    return props._q_mix(x0, noise.detach(), a.sqrt(), (1 - a).sqrt())
 
 
 # ----------------------------------------------------------------------------- ddpm_step
@@ -50,9 +50,9 @@ def ddpm_ddim_eps_coefficient(eps, t, x_t, betas, noise, variance="fixed_small")
     return mean + (reference - clean)  # the right noise term on a wrong mean
 
 
-def ddpm_schedule_as_floats(eps, t, x_t, betas, noise, variance="fixed_small"):
-    """Reads the schedule as Python floats: right values, no gradient to betas."""
-    return props._ddpm(eps, t, x_t, torch.tensor(betas.tolist(), dtype=betas.dtype), noise, variance)
+def ddpm_eps_as_new_tensor(eps, t, x_t, betas, noise, variance="fixed_small"):
+    """Copies eps with torch.tensor(...): right values, no gradient to eps."""
+    return props._ddpm(torch.tensor(eps.tolist(), dtype=eps.dtype), t, x_t, betas, noise, variance)
 
 
 def ddpm_promoting(eps, t, x_t, betas, noise, variance="fixed_small"):
@@ -81,9 +81,9 @@ def ddim_prev_is_t_minus_one(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise
     return props._ddim(eps, t, t - 1, x_t, alphas_cumprod, eta, noise)
 
 
-def ddim_schedule_as_floats(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
-    """Reads the schedule as Python floats: right values, no gradient to alphas_cumprod."""
-    return props._ddim(eps, t, t_prev, x_t, torch.tensor(alphas_cumprod.tolist(), dtype=alphas_cumprod.dtype), eta, noise)
+def ddim_x_t_detached(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
+    """Right values, but no gradient reaches x_t (.detach())."""
+    return props._ddim(eps, t, t_prev, x_t.detach(), alphas_cumprod, eta, noise)
 
 
 def ddim_promoting(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
@@ -115,8 +115,8 @@ def cfg_scale_detached(eps_uncond, eps_cond, scale):
 
 
 def cfg_promoting(eps_uncond, eps_cond, scale):
-    """No cast of the scale: a float64 (B, 1, ...) scale promotes float32 data to float64."""
-    return eps_uncond + scale * (eps_cond - eps_uncond)
+    """Computes in float64 and returns float64, whatever the inputs' dtype."""
+    return eps_uncond.double() + scale * (eps_cond.double() - eps_uncond.double())
 
 
 def respaced_in_float32(alphas_cumprod, timesteps):
@@ -148,13 +148,13 @@ CAUGHT_BY = {
     (Q, "signal_and_noise_parts"): props._q_swapped,
     (Q, "input_gradients"): q_detached,
     (Q, "matches_reference"): props._q_one_indexed,
-    (Q, "gradients_match"): q_schedule_detached,
+    (Q, "gradients_match"): q_noise_detached,
     (DDPM, "last_step_returns_x0_hat"): props._ddpm_noise_at_last_step,
     (DDPM, "noise_scale"): props._ddpm_variance_as_std,
     (DDPM, "known_answer"): props._ddpm_alpha_bar_in_mean,
     (DDPM, "matches_reference"): props._ddpm_variances_swapped,
     (DDPM, "matches_diffusers"): ddpm_ddim_eps_coefficient,
-    (DDPM, "gradients_match"): ddpm_schedule_as_floats,
+    (DDPM, "gradients_match"): ddpm_eps_as_new_tensor,
     (DDPM, "dtype_contract"): ddpm_promoting,
     (TIMESTEPS, "descending_from_zero"): props._timesteps_ascending,
     (TIMESTEPS, "integer_stride"): props._timesteps_linspace,
@@ -165,7 +165,7 @@ CAUGHT_BY = {
     (DDIM, "noise_required_iff_eta_positive"): ddim_noise_optional,
     (DDIM, "matches_reference"): props._ddim_x0_hat_no_sqrt,
     (DDIM, "matches_diffusers"): ddim_prev_is_t_minus_one,
-    (DDIM, "gradients_match"): ddim_schedule_as_floats,
+    (DDIM, "gradients_match"): ddim_x_t_detached,
     (DDIM, "dtype_contract"): ddim_promoting,
     (CFG, "scale_endpoints"): props._cfg_reversed,
     (CFG, "affine_in_scale"): cfg_normalised,
@@ -179,3 +179,95 @@ CAUGHT_BY = {
     (RESPACED, "float64_for_a_float32_schedule"): respaced_in_float32,
     (RESPACED, "matches_reference"): props._respaced_prev_wraps_around,
 }
+
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "diffusion")
+
+
+def linear_schedule_from_numpy(num_steps, beta_start=1e-4, beta_end=0.02):
+    """np.linspace + torch.from_numpy: always on the CPU."""
+    import numpy as np
+
+    return torch.from_numpy(np.linspace(beta_start, beta_end, num_steps))
+
+
+def cosine_schedule_moved_to_cpu(num_steps, s=0.008, max_beta=0.999):
+    """.cpu() before returning."""
+    return _dref.cosine_beta_schedule(num_steps, s, max_beta).cpu()
+
+
+def ddim_timesteps_from_numpy(num_train_steps, num_inference_steps):
+    """np.arange + torch.from_numpy: always on the CPU."""
+    import numpy as np
+
+    step = num_train_steps // num_inference_steps
+    return torch.from_numpy((np.arange(num_inference_steps)[::-1] * step).astype(np.int64))
+
+
+def q_sample_schedule_indexed_on_cpu(x0, t, noise, alphas_cumprod):
+    """Indexes the schedule after .cpu(): the coefficients stay on the CPU."""
+    a = alphas_cumprod.cpu()[t.cpu()].to(x0.dtype).reshape(-1, *([1] * (x0.dim() - 1)))
+    return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+
+def q_sample_coefficients_from_list(x0, t, noise, alphas_cumprod):
+    """torch.tensor([...]) of the gathered values: on the default device."""
+    a = torch.tensor([float(alphas_cumprod[i]) for i in t.tolist()], dtype=x0.dtype).reshape(-1, *([1] * (x0.dim() - 1)))
+    return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+
+def ddpm_step_prev_with_default_device_one(eps, t, x_t, betas, noise, variance="fixed_small"):
+    """ᾱ_{t−1} from torch.cat([torch.ones(1), ᾱ[:-1]]): the 1 is on the default device."""
+    alphas_cumprod = torch.cumprod(1 - betas, dim=0)
+    alphas_cumprod_prev = torch.cat([torch.ones(1, dtype=betas.dtype), alphas_cumprod[:-1]])
+    beta_t, a_t, a_prev = betas[t], alphas_cumprod[t], alphas_cumprod_prev[t]
+    mean = (x_t - (beta_t / (1 - a_t).sqrt()).to(x_t.dtype) * eps) / (1 - beta_t).sqrt().to(x_t.dtype)
+    if t == 0:
+        return mean
+    var = (1 - a_prev) / (1 - a_t) * beta_t if variance == "fixed_small" else beta_t
+    return mean + var.sqrt().to(x_t.dtype) * noise
+
+
+def ddim_step_prev_as_vector(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
+    """ᾱ_prev = torch.ones(1) at the last step, and the schedule moved to the CPU first."""
+    schedule = alphas_cumprod.cpu()
+    a_t = schedule[t]
+    a_prev = schedule[t_prev] if t_prev >= 0 else torch.ones(1, dtype=schedule.dtype)
+    x0 = (x_t - (1 - a_t).sqrt().to(x_t.dtype) * eps) / a_t.sqrt().to(x_t.dtype)
+    sigma = eta * ((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)).sqrt()
+    out = a_prev.sqrt().to(x_t.dtype) * x0 + (1 - a_prev - sigma**2).clamp_min(0).sqrt().to(x_t.dtype) * eps
+    return out if noise is None else out + sigma.to(x_t.dtype) * noise
+
+
+def cfg_scale_reshaped_on_cpu(eps_uncond, eps_cond, scale):
+    """A number scale made a (1, …, 1) tensor on the default device to broadcast it."""
+    scale = torch.as_tensor(scale.tolist() if isinstance(scale, torch.Tensor) else scale, dtype=eps_cond.dtype)
+    scale = scale.reshape(-1, *([1] * (eps_cond.dim() - 1)))
+    return eps_uncond + scale * (eps_cond - eps_uncond)
+
+
+CAUGHT_BY[("diffusion.linear_beta_schedule", "follows_the_device")] = linear_schedule_from_numpy
+CAUGHT_BY[("diffusion.cosine_beta_schedule", "follows_the_device")] = cosine_schedule_moved_to_cpu
+CAUGHT_BY[("diffusion.ddim_timesteps", "follows_the_device")] = ddim_timesteps_from_numpy
+CAUGHT_BY[("diffusion.q_sample", "follows_the_device")] = q_sample_schedule_indexed_on_cpu
+CAUGHT_BY[("diffusion.ddpm_step", "follows_the_device")] = ddpm_step_prev_with_default_device_one
+CAUGHT_BY[("diffusion.ddim_step", "follows_the_device")] = ddim_step_prev_as_vector
+CAUGHT_BY[("diffusion.classifier_free_guidance", "follows_the_device")] = cfg_scale_reshaped_on_cpu
+DEVICE_VARIANTS = [("diffusion.q_sample", q_sample_coefficients_from_list)]
+
+
+def respaced_one_on_default_device(alphas_cumprod, timesteps):
+    """ᾱ[t_{−1}] = 1 as torch.ones(1) without device=, as the reference writes it with one."""
+    kept = alphas_cumprod.to(torch.float64)[timesteps]
+    return 1 - kept / torch.cat([torch.ones(1, dtype=torch.float64), kept[:-1]])
+
+
+CAUGHT_BY[("diffusion.respaced_betas", "follows_the_device")] = respaced_one_on_default_device

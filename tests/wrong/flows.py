@@ -144,3 +144,67 @@ EXTRA = {
     (L, "chain_rule"): props._lp_reverse_order,
     (S, "small_chains"): props._s_returns_log_det_too,
 }
+
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "flows")
+
+
+class CouplingMaskPlainAttribute(nn.Module):
+    """self.mask = mask: a plain attribute, which .to(device) leaves on the CPU."""
+
+    def __init__(self, mask, scale_net, shift_net):
+        super().__init__()
+        self.mask = mask.detach().clone()
+        self.scale_net, self.shift_net = scale_net, shift_net
+
+    def forward(self, x):
+        m = self.mask.to(x.dtype)
+        s, t = (1 - m) * self.scale_net(m * x), (1 - m) * self.shift_net(m * x)
+        return m * x + (1 - m) * (x * s.exp() + t), s.sum(dim=1)
+
+    def inverse(self, y):
+        m = self.mask.to(y.dtype)
+        s, t = (1 - m) * self.scale_net(m * y), (1 - m) * self.shift_net(m * y)
+        return m * y + (1 - m) * ((y - t) * (-s).exp()), -s.sum(dim=1)
+
+
+class CouplingLogDetOnDefaultDevice(_dref.AffineCoupling):
+    """Accumulates the log-determinant into torch.zeros(B) on the default device."""
+
+    def forward(self, x):
+        y, log_det = super().forward(x)
+        total = torch.zeros(x.shape[0], dtype=x.dtype)
+        total += log_det
+        return y, total
+
+
+def log_prob_total_on_default_device(x, transforms):
+    """total_log_det = torch.zeros(B) without device=."""
+    z, total = x, torch.zeros(x.shape[0], dtype=x.dtype)
+    for transform in transforms:
+        z, log_det = transform(z)
+        total = total + log_det
+    return -0.5 * (z * z).sum(dim=-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi) + total
+
+
+def sample_log_det_on_default_device(z, transforms):
+    """Keeps a running log-det it does not need, in torch.zeros(B) on the default device."""
+    x, total = z, torch.zeros(z.shape[0], dtype=z.dtype)
+    for transform in reversed(transforms):
+        x, log_det = transform.inverse(x)
+        total += log_det
+    return x
+
+
+CAUGHT_BY[("flows.AffineCoupling", "follows_the_device")] = CouplingMaskPlainAttribute
+CAUGHT_BY[("flows.log_prob", "follows_the_device")] = log_prob_total_on_default_device
+CAUGHT_BY[("flows.sample", "follows_the_device")] = sample_log_det_on_default_device
+DEVICE_VARIANTS = [("flows.AffineCoupling", CouplingLogDetOnDefaultDevice)]

@@ -161,3 +161,99 @@ CAUGHT_BY = {
     (R1, "matches_reference"): r1_of_sigmoid,
     (R1, "discriminator_gradients_match"): r1_half_detached,
 }
+
+
+# ----------------------------------------------------------------------------- numerical stability
+
+
+def d_bce_of_sigmoid(real_logits, fake_logits):
+    """F.binary_cross_entropy on sigmoid probabilities: its log is clamped at −100, so the loss is
+    exact up to logits of ±100 and capped at 100 per sample beyond."""
+    return F.binary_cross_entropy(torch.sigmoid(real_logits), torch.ones_like(real_logits)) + F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.zeros_like(fake_logits))
+
+
+def g_bce_of_sigmoid(fake_logits, non_saturating=True):
+    """The same clamp for the generator: BCE(σ(fake), 1), and −BCE(σ(fake), 0) when saturating."""
+    p = torch.sigmoid(fake_logits)
+    if non_saturating:
+        return F.binary_cross_entropy(p, torch.ones_like(p))
+    return -F.binary_cross_entropy(p, torch.zeros_like(p))
+
+
+CAUGHT_BY |= {
+    (D, "exact_for_large_logits"): d_bce_of_sigmoid,
+    (G, "exact_for_large_logits"): g_bce_of_sigmoid,
+}
+STABILITY_WRONG = [
+    (D, "exact_for_large_logits", d_bce_of_sigmoid),
+    (G, "exact_for_large_logits", g_bce_of_sigmoid),
+]
+
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "gan")
+
+
+def d_loss_targets_on_default_device(real_logits, fake_logits):
+    """BCE-with-logits against torch.ones(...) / torch.zeros(...) built without device=."""
+    ones = torch.ones(real_logits.shape, dtype=real_logits.dtype)
+    zeros = torch.zeros(fake_logits.shape, dtype=fake_logits.dtype)
+    return F.binary_cross_entropy_with_logits(real_logits, ones) + F.binary_cross_entropy_with_logits(fake_logits, zeros)
+
+
+def g_loss_targets_on_default_device(fake_logits, non_saturating=True):
+    """BCE-with-logits against targets built without device=."""
+    if non_saturating:
+        return F.binary_cross_entropy_with_logits(fake_logits, torch.ones(fake_logits.shape, dtype=fake_logits.dtype))
+    return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros(fake_logits.shape, dtype=fake_logits.dtype))
+
+
+def gp_grad_outputs_on_default_device(critic, real, fake, alpha, weight=10.0):
+    """grad_outputs=torch.ones(scores.shape) without device=, as in many WGAN-GP repositories."""
+    b = real.shape[0]
+    x_hat = (real + alpha.reshape(b, *([1] * (real.dim() - 1))) * (fake - real)).detach().requires_grad_(True)
+    scores = critic(x_hat).reshape(b)
+    (grad,) = torch.autograd.grad(scores, x_hat, grad_outputs=torch.ones(scores.shape, dtype=scores.dtype), create_graph=True)
+    return weight * (grad.flatten(1).norm(dim=1) - 1).square().mean()
+
+
+def stddev_eps_as_vector(x, group_size=4, eps=1e-8):
+    """eps as torch.tensor([eps]): a CPU vector in the square root."""
+    b, c, h, w = x.shape
+    g = min(group_size, b)
+    y = x.reshape(g, b // g, c, h, w)
+    std = ((y - y.mean(dim=0)).square().mean(dim=0) + torch.tensor([eps], dtype=x.dtype)).sqrt()
+    stat = std.mean(dim=(1, 2, 3)).repeat(g)
+    return torch.cat([x, stat.reshape(b, 1, 1, 1).expand(b, 1, h, w)], dim=1)
+
+
+def concat_one_hot_scattered_on_cpu(x, labels, num_classes):
+    """One-hot by torch.zeros(B, K).scatter_(...) on the default device."""
+    onehot = torch.zeros(labels.shape[0], num_classes, dtype=x.dtype).scatter_(1, labels[:, None], 1.0)
+    if x.dim() == 4:
+        b, _, h, w = x.shape
+        onehot = onehot.reshape(b, num_classes, 1, 1).expand(b, num_classes, h, w)
+    return torch.cat([x, onehot], dim=1)
+
+
+CAUGHT_BY[("gan.discriminator_loss", "follows_the_device")] = d_loss_targets_on_default_device
+CAUGHT_BY[("gan.generator_loss", "follows_the_device")] = g_loss_targets_on_default_device
+CAUGHT_BY[("gan.gradient_penalty", "follows_the_device")] = gp_grad_outputs_on_default_device
+CAUGHT_BY[("gan.minibatch_stddev", "follows_the_device")] = stddev_eps_as_vector
+CAUGHT_BY[("gan.concat_condition", "follows_the_device")] = concat_one_hot_scattered_on_cpu
+DEVICE_VARIANTS = []
+
+
+def r1_gamma_as_vector(discriminator, real, gamma=10.0):
+    """gamma made torch.tensor([gamma]) on the default device."""
+    return _dref.r1_penalty(discriminator, real, torch.tensor([float(gamma)], dtype=real.dtype))
+
+
+CAUGHT_BY[("gan.r1_penalty", "follows_the_device")] = r1_gamma_as_vector

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from grader.properties import lm as props
+from grader.properties.lm.causal_lm_loss import _loss_log_of_softmax
+from grader.properties.lm.filter_logits import _filter_unstable_softmax
 
 # ----------------------------------------------------------------------------- causal_lm_loss
 
@@ -199,3 +201,124 @@ CAUGHT_BY = {
     (COMPLETION, "dtype_contract"): labels_in_place,
     (COMPLETION, "matches_reference"): props._labels_first_response_ignored,
 }
+
+
+# ----------------------------------------------------------------------------- numerical stability
+
+
+def loss_exp_over_sum(logits, labels, ignore_index=-100):
+    """Cross-entropy with probabilities exp(x)/Σexp(x): overflows (nan) for logits of 1e3."""
+    shifted = logits[:, :-1]
+    e = shifted.exp()
+    logp = (e / e.sum(dim=-1, keepdim=True)).log()
+    return F.nll_loss(logp.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=ignore_index)
+
+
+def filter_top_p_naive_softmax(logits, temperature=1.0, top_k=None, top_p=None):
+    """A student's top-p: sort, probabilities as exp/Σexp, remove after the crossing token."""
+    logits = logits / temperature
+    if top_k:
+        kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, idx = logits.sort(dim=-1, descending=True)
+        probs = torch.exp(sorted_logits) / torch.exp(sorted_logits).sum(-1, keepdim=True)
+        remove = probs.cumsum(-1) > top_p
+        remove[..., 1:] = remove[..., :-1].clone()
+        remove[..., 0] = False
+        logits = logits.masked_fill(remove.scatter(-1, idx, remove), float("-inf"))
+    return logits
+
+
+CAUGHT_BY |= {
+    (LOSS, "stable_for_large_logits"): _loss_log_of_softmax,
+    (FILTER, "top_p_stable_for_large_logits"): filter_top_p_naive_softmax,
+}
+STABILITY_WRONG = [
+    (LOSS, "stable_for_large_logits", _loss_log_of_softmax),
+    (LOSS, "stable_for_large_logits", loss_exp_over_sum),
+    (FILTER, "top_p_stable_for_large_logits", filter_top_p_naive_softmax),
+    (FILTER, "top_p_stable_for_large_logits", _filter_unstable_softmax),
+]
+
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "lm")
+
+
+def lm_loss_labels_padded_on_default_device(logits, labels, ignore_index=-100):
+    """Shifts the labels by padding with torch.full((B, 1), ignore_index) without device=."""
+    pad = torch.full((labels.shape[0], 1), ignore_index, dtype=labels.dtype)
+    shifted = torch.cat([labels[:, 1:], pad], dim=1)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), shifted.reshape(-1), ignore_index=ignore_index)
+
+
+def filter_fill_on_default_device(logits, temperature=1.0, top_k=None, top_p=None):
+    """torch.where(keep, logits, torch.full(shape, -inf)) with the fill on the default device."""
+    kept = _dref.filter_logits(logits, temperature, top_k, top_p)
+    return torch.where(kept > float("-inf"), kept, torch.full(kept.shape, float("-inf"), dtype=kept.dtype))
+
+
+def sample_uniforms_on_default_device(logits, generator, temperature=1.0, top_k=None, top_p=None):
+    """Inverse-CDF sampling with torch.rand(..., generator=generator) on the default device."""
+    probs = torch.softmax(_dref.filter_logits(logits, temperature, top_k, top_p), dim=-1)
+    u = torch.rand(probs.shape[0], 1, generator=generator, dtype=probs.dtype)
+    return (probs.cumsum(dim=-1) < u).sum(dim=-1).clamp_max(probs.shape[-1] - 1)
+
+
+def greedy_finished_on_default_device(model, input_ids, max_new_tokens, eos_token_id=None):
+    """finished = torch.zeros(B, dtype=torch.bool) without device=."""
+    ids, finished = input_ids, torch.zeros(input_ids.shape[0], dtype=torch.bool)
+    for _ in range(max_new_tokens):
+        nxt = model(ids)[:, -1].argmax(dim=-1)
+        if eos_token_id is not None:
+            nxt = nxt.masked_fill(finished, eos_token_id)
+            finished = finished | (nxt == eos_token_id)
+        ids = torch.cat([ids, nxt[:, None]], dim=1)
+        if eos_token_id is not None and bool(finished.all()):
+            break
+    return ids
+
+
+def mask_tokens_probabilities_on_default_device(input_ids, mask_token_id, vocab_size, special_tokens_mask, generator, mlm_probability=0.15):
+    """torch.bernoulli(torch.full(shape, p), generator=generator): the probabilities on the default device."""
+    shape = input_ids.shape
+    selected = torch.bernoulli(torch.full(shape, mlm_probability), generator=generator).bool() & ~special_tokens_mask.bool()
+    labels = input_ids.masked_fill(~selected, -100)
+    to_mask = torch.bernoulli(torch.full(shape, 0.8), generator=generator).bool() & selected
+    return input_ids.masked_fill(to_mask, mask_token_id), labels
+
+
+def soft_prompt_mask_on_default_device(input_embeds, attention_mask, soft_prompt, labels=None):
+    """The prompt's attention-mask ones built with torch.ones(B, n) without device=."""
+    batch, n = input_embeds.shape[0], soft_prompt.shape[0]
+    embeds = torch.cat([soft_prompt.to(input_embeds.dtype).unsqueeze(0).expand(batch, -1, -1), input_embeds], dim=1)
+    mask = torch.cat([torch.ones(batch, n, dtype=attention_mask.dtype), attention_mask], dim=1)
+    if labels is not None:
+        labels = torch.cat([torch.full((batch, n), -100, dtype=labels.dtype), labels], dim=1)
+    return embeds, mask, labels
+
+
+CAUGHT_BY[("lm.causal_lm_loss", "follows_the_device")] = lm_loss_labels_padded_on_default_device
+CAUGHT_BY[("lm.filter_logits", "follows_the_device")] = filter_fill_on_default_device
+CAUGHT_BY[("lm.sample_next_token", "follows_the_device")] = sample_uniforms_on_default_device
+CAUGHT_BY[("lm.greedy_decode", "follows_the_device")] = greedy_finished_on_default_device
+CAUGHT_BY[("lm.mask_tokens", "follows_the_device")] = mask_tokens_probabilities_on_default_device
+CAUGHT_BY[("lm.prepend_soft_prompt", "follows_the_device")] = soft_prompt_mask_on_default_device
+DEVICE_VARIANTS = []
+
+
+def completion_positions_on_default_device(input_ids, attention_mask, prompt_lengths, ignore_index=-100):
+    """positions = torch.arange(L) without device=."""
+    in_prompt = torch.arange(input_ids.shape[1]) < prompt_lengths.unsqueeze(1)
+    return input_ids.masked_fill(in_prompt | (attention_mask == 0), ignore_index)
+
+
+CAUGHT_BY[("lm.completion_only_labels", "follows_the_device")] = completion_positions_on_default_device

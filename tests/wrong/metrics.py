@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from grader.properties import metrics as props
+from grader.properties.metrics.mean_pairwise_distance import _mpd_expanded
 from grader.reference import load_reference
 from tests.harness import SOLUTIONS
 
@@ -157,3 +158,81 @@ CAUGHT_BY = {
     (MPD, "matches_reference"): props._mpd_to_centroid,
     (MPD, "dtype_contract"): mpd_float32_internally,
 }
+
+
+def mpd_cdist_mm(features):
+    """torch.cdist forced to the matrix-product expansion (its default above 25 rows)."""
+    d = torch.cdist(features, features, compute_mode="use_mm_for_euclid_dist")
+    i, j = torch.triu_indices(len(features), len(features), 1)
+    return d[i, j].mean().item()
+
+
+CAUGHT_BY[(MPD, "far_from_origin")] = _mpd_expanded
+STABILITY_WRONG = [
+    (MPD, "far_from_origin", _mpd_expanded),
+    (MPD, "far_from_origin", mpd_cdist_mm),
+]
+
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "metrics")
+
+
+def is_sums_classes_with_ones_vector(probs, splits=10):
+    """Sums the KL terms over classes by a product with torch.ones(K) on the default device."""
+    scores = []
+    for part in probs.chunk(splits):
+        py = part.mean(dim=0, keepdim=True)
+        kl = (part * (part.clamp_min(1e-12).log() - py.clamp_min(1e-12).log())) @ torch.ones(probs.shape[1], dtype=probs.dtype)
+        scores.append(kl.mean().exp())
+    s = torch.stack(scores)
+    return float(s.mean()), float(s.std(unbiased=False))
+
+
+def stats_mean_by_ones_vector(features):
+    """The mean as features.T @ torch.ones(n) / n, the ones on the default device."""
+    n = features.shape[0]
+    mu = features.T @ torch.ones(n, dtype=features.dtype) / n
+    centered = features - mu
+    return mu, centered.T @ centered / (n - 1)
+
+
+def frechet_eye_on_default_device(mu1, sigma1, mu2, sigma2):
+    """Adds eps·torch.eye(d) (pytorch-fid's offset) on the default device."""
+    offset = 1e-12 * torch.eye(sigma1.shape[0], dtype=sigma1.dtype)
+    return _dref.frechet_distance(mu1, sigma1 + offset, mu2, sigma2 + offset)
+
+
+def pr_self_distance_eye_on_default_device(real_features, fake_features, k=3):
+    """Excludes each point from its own neighbours with torch.eye(n) on the default device."""
+
+    def radii(points):
+        d = torch.cdist(points, points) + torch.eye(points.shape[0], dtype=points.dtype) * float("inf")
+        return d.kthvalue(min(k, points.shape[0] - 1), dim=1).values
+
+    def share(samples, manifold, r):
+        return float((torch.cdist(samples, manifold) <= r[None, :]).any(dim=1).to(samples.dtype).mean())
+
+    return share(fake_features, real_features, radii(real_features)), share(real_features, fake_features, radii(fake_features))
+
+
+def mpd_upper_triangle_on_default_device(features):
+    """Weights the distance matrix by torch.triu(torch.ones(n, n), 1) on the default device."""
+    n = features.shape[0]
+    d = torch.cdist(features, features)
+    return float((d * torch.triu(torch.ones(n, n, dtype=d.dtype), 1)).sum() / (n * (n - 1) / 2))
+
+
+CAUGHT_BY[("metrics.inception_score", "follows_the_device")] = is_sums_classes_with_ones_vector
+CAUGHT_BY[("metrics.feature_statistics", "follows_the_device")] = stats_mean_by_ones_vector
+CAUGHT_BY[("metrics.frechet_distance", "follows_the_device")] = frechet_eye_on_default_device
+CAUGHT_BY[("metrics.precision_recall", "follows_the_device")] = pr_self_distance_eye_on_default_device
+CAUGHT_BY[("metrics.mean_pairwise_distance", "follows_the_device")] = mpd_upper_triangle_on_default_device
+DEVICE_VARIANTS = []

@@ -165,3 +165,60 @@ EXTRA = {
     (S, "images_follow_the_chain_rule"): props._sample_one_call_per_pixel,
     (S, "pixel_frequencies_match_reference"): props._sample_greedy,
 }
+
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "pixelcnn")
+
+
+def pixel_mask_from_numpy(kernel_size, mask_type, in_channels=1, out_channels=1, color_groups=1):
+    """The reference's mask through numpy and torch.from_numpy: always on the CPU."""
+    return torch.from_numpy(_dref.causal_mask(kernel_size, mask_type, in_channels, out_channels, color_groups).numpy())
+
+
+class MaskedConvMaskPlainAttribute(nn.Conv2d):
+    """self.mask = ...: a plain attribute, which .to(device) leaves on the CPU."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, mask_type, color_groups=1):
+        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+        self.mask = _dref.causal_mask(kernel_size, mask_type, in_channels, out_channels, color_groups)
+
+    def forward(self, x):
+        return self._conv_forward(x, self.weight * self.mask, self.bias)
+
+
+class MaskedConvMaskBuiltInForward(nn.Conv2d):
+    """Builds the mask in every forward, on the default device."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, mask_type, color_groups=1):
+        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+        self.mask_args = (kernel_size, mask_type, in_channels, out_channels, color_groups)
+
+    def forward(self, x):
+        return self._conv_forward(x, self.weight * _dref.causal_mask(*self.mask_args), self.bias)
+
+
+def sample_canvas_on_default_device(model, shape, num_values, generator):
+    """x = torch.zeros(shape) without device=generator.device."""
+    _, channels, height, width = shape
+    x = torch.zeros(shape)
+    with torch.no_grad():
+        for i in range(height):
+            for j in range(width):
+                for c in range(channels):
+                    probs = torch.softmax(model(x)[:, c, :, i, j], dim=-1)
+                    x[:, c, i, j] = torch.multinomial(probs, 1, generator=generator).squeeze(1).to(x.dtype)
+    return x
+
+
+CAUGHT_BY[("pixelcnn.causal_mask", "follows_the_device")] = pixel_mask_from_numpy
+CAUGHT_BY[("pixelcnn.MaskedConv2d", "follows_the_device")] = MaskedConvMaskPlainAttribute
+CAUGHT_BY[("pixelcnn.sample", "follows_the_device")] = sample_canvas_on_default_device
+DEVICE_VARIANTS = [("pixelcnn.MaskedConv2d", MaskedConvMaskBuiltInForward)]

@@ -154,3 +154,56 @@ CAUGHT_BY = {
     (D, "matches_reference"): props._dec_mask_hides_diagonal,
     (D, "gradients_match"): dec_memory_detached,
 }
+
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "transformer")
+
+
+def layer_norm_eps_as_vector(x, weight, bias, eps=1e-5):
+    """eps as torch.tensor([eps]): a CPU vector added to the variance."""
+    mean = x.mean(dim=-1, keepdim=True)
+    var = (x - mean).square().mean(dim=-1, keepdim=True)
+    return (x - mean) / (var + torch.tensor([eps], dtype=x.dtype)).sqrt() * weight + bias
+
+
+def position_encoding_from_numpy(num_positions, d_model):
+    """Built in numpy and converted with torch.from_numpy: always on the CPU."""
+    pe = _dref.sinusoidal_position_encoding(num_positions, d_model)
+    return torch.from_numpy(pe.numpy().copy())
+
+
+def ffn_relu_against_default_device_zeros(x, w1, b1, w2, b2):
+    """ReLU as torch.maximum(h, torch.zeros(width)) on the default device."""
+    h = x @ w1.T + b1
+    return torch.maximum(h, torch.zeros(h.shape[-1], dtype=h.dtype)) @ w2.T + b2
+
+
+def encoder_mask_on_default_device(x, params, num_heads, norm_first=False, mask=None):
+    """mask=None replaced by an all-True mask on the default device."""
+    if mask is None:
+        mask = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool)
+    return _dref.encoder_block(x, params, num_heads, norm_first, mask)
+
+
+def decoder_causal_mask_on_default_device(x, memory, params, num_heads, norm_first=False):
+    """The causal mask as torch.ones(L, L, dtype=torch.bool).tril() without device=."""
+    causal = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool).tril()
+    x = _dref._sublayer(x, lambda h: _dref._multi_head_attention(h, h, params, "self_attn", num_heads, causal), params, "norm1", norm_first)
+    x = _dref._sublayer(x, lambda h: _dref._multi_head_attention(h, memory, params, "multihead_attn", num_heads, None), params, "norm2", norm_first)
+    return _dref._sublayer(x, lambda h: _dref._feed_forward(h, params), params, "norm3", norm_first)
+
+
+CAUGHT_BY[("transformer.layer_norm", "follows_the_device")] = layer_norm_eps_as_vector
+CAUGHT_BY[("transformer.sinusoidal_position_encoding", "follows_the_device")] = position_encoding_from_numpy
+CAUGHT_BY[("transformer.feed_forward", "follows_the_device")] = ffn_relu_against_default_device_zeros
+CAUGHT_BY[("transformer.encoder_block", "follows_the_device")] = encoder_mask_on_default_device
+CAUGHT_BY[("transformer.decoder_block", "follows_the_device")] = decoder_causal_mask_on_default_device
+DEVICE_VARIANTS = []

@@ -107,3 +107,42 @@ CAUGHT_BY = {
     (S, "gradients_match"): slerp_angle_detached,
     (S, "dtype_contract"): slerp_float32_internally,
 }
+
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "vae")
+
+
+def reparameterize_half_as_vector(mu, logvar, eps):
+    """0.5 as torch.tensor([0.5]): a CPU vector in the exponent."""
+    return mu + torch.exp(torch.tensor([0.5], dtype=logvar.dtype) * logvar) * eps
+
+
+def kl_one_as_default_device_tensor(mu, logvar):
+    """The 1 in 1 + logvar as torch.ones(shape) on the default device."""
+    return -0.5 * (torch.ones(mu.shape, dtype=mu.dtype) + logvar - mu.square() - logvar.exp()).sum(dim=-1)
+
+
+def elbo_beta_as_vector(x, x_hat, mu, logvar, beta=1.0, likelihood="bernoulli"):
+    """beta made a 1-element tensor on the default device."""
+    return _dref.negative_elbo(x, x_hat, mu, logvar, torch.tensor([float(beta)], dtype=x_hat.dtype), likelihood)
+
+
+def slerp_t_on_default_device(z0, z1, t):
+    """t converted with torch.as_tensor(t.tolist()) and reshaped: on the default device."""
+    t = torch.as_tensor(t.tolist() if isinstance(t, torch.Tensor) else t, dtype=z0.dtype).reshape(-1, 1)
+    return _dref.slerp(z0, z1, t.squeeze(1) if t.shape[0] == z0.shape[0] and t.shape[0] > 1 else t)
+
+
+CAUGHT_BY[("vae.reparameterize", "follows_the_device")] = reparameterize_half_as_vector
+CAUGHT_BY[("vae.kl_standard_normal", "follows_the_device")] = kl_one_as_default_device_tensor
+CAUGHT_BY[("vae.negative_elbo", "follows_the_device")] = elbo_beta_as_vector
+CAUGHT_BY[("vae.slerp", "follows_the_device")] = slerp_t_on_default_device
+DEVICE_VARIANTS = []

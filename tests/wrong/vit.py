@@ -112,3 +112,50 @@ EXTRA = {
     (U, "inverts_patchify"): props._unpatchify_no_permute,
     (M, "cls_token_first"): props._embed_pos_before_cls,
 }
+
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "vit")
+
+
+def patchify_rows_selected_on_cpu(images, patch_size):
+    """Reorders nothing, but with index_select(torch.arange(H)) on the default device."""
+    images = images.index_select(2, torch.arange(images.shape[2]))
+    return _dref.patchify(images, patch_size)
+
+
+def unpatchify_patches_selected_on_cpu(patches, patch_size, channels, height, width):
+    """index_select(torch.arange(N)) with the index on the default device."""
+    patches = patches.index_select(1, torch.arange(patches.shape[1]))
+    return _dref.unpatchify(patches, patch_size, channels, height, width)
+
+
+def embed_tokens_written_into_cpu_buffer(images, patch_size, weight, bias, cls_token, pos_embed):
+    """Writes the tokens into torch.zeros(B, N+1, E) on the default device."""
+    tokens = _dref.patchify(images, patch_size) @ weight + bias
+    out = torch.zeros(tokens.shape[0], tokens.shape[1] + 1, tokens.shape[2], dtype=tokens.dtype)
+    out[:, 0] = cls_token
+    out[:, 1:] = tokens
+    return out + pos_embed
+
+
+CAUGHT_BY[("vit.patchify", "follows_the_device")] = patchify_rows_selected_on_cpu
+CAUGHT_BY[("vit.unpatchify", "follows_the_device")] = unpatchify_patches_selected_on_cpu
+CAUGHT_BY[("vit.embed_patches", "follows_the_device")] = embed_tokens_written_into_cpu_buffer
+DEVICE_VARIANTS = []
+
+
+def interpolate_grid_on_a_cpu_copy(pos_embed, old_grid, new_grid, num_prefix_tokens=1):
+    """Resizes on a CPU copy (.cpu()) and concatenates it with the prefix left on the device."""
+    resized = _dref.interpolate_pos_embed(pos_embed.cpu(), old_grid, new_grid, num_prefix_tokens)
+    return torch.cat([pos_embed[:num_prefix_tokens], resized[num_prefix_tokens:]], dim=0)
+
+
+CAUGHT_BY[("vit.interpolate_pos_embed", "follows_the_device")] = interpolate_grid_on_a_cpu_copy

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from grader.properties import vq as props
+from grader.properties.vq.vector_quantize import _expanded_distance
 
 
 def _codewords(z_e, codebook):
@@ -69,3 +70,47 @@ EXTRA = {
     (E, "nearest_codeword"): props._flat_indices,
     (E, "gradients_match"): vq_legacy_beta,
 }
+
+
+def vq_expanded_distance_taming(z_e, codebook, beta=0.25):
+    """taming-transformers' VectorQuantizer distance, z² + e² − 2·z·e, then the right rest."""
+    b, d, h, w = z_e.shape
+    z = z_e.permute(0, 2, 3, 1).reshape(-1, d)
+    dist = torch.sum(z**2, dim=1, keepdim=True) + torch.sum(codebook**2, dim=1) - 2 * torch.einsum("bd,dn->bn", z, codebook.T)
+    idx = torch.argmin(dist, dim=1)
+    e = codebook[idx].reshape(b, h, w, d).permute(0, 3, 1, 2)
+    loss = torch.mean((z_e.detach() - e) ** 2) + beta * torch.mean((z_e - e.detach()) ** 2)
+    return z_e + (e - z_e).detach(), idx.reshape(b, h, w), loss
+
+
+CAUGHT_BY[(E, "nearest_codeword_far_from_origin")] = _expanded_distance
+STABILITY_WRONG = [
+    (E, "nearest_codeword_far_from_origin", _expanded_distance),
+    (E, "nearest_codeword_far_from_origin", vq_expanded_distance_taming),
+]
+
+
+# ==================================================================================================
+# Device contracts (issue 17, item 2): wrong only on a GPU. Each runs right on the CPU; the
+# follows_the_device property (grader/properties/device.py) catches it on a simulated CUDA device.
+# DEVICE_VARIANTS lists further variants it must catch (tests/test_device_check.py).
+# ==================================================================================================
+from grader.reference import load_reference as _load_reference  # noqa: E402
+from tests.harness import SOLUTIONS as _SOLUTIONS  # noqa: E402
+
+_dref = _load_reference(_SOLUTIONS, "vq")
+
+
+def vq_one_hot_scattered_on_cpu(z_e, codebook, beta=0.25):
+    """Looks the codewords up by a one-hot matrix torch.zeros(N, K).scatter_(...) on the default device."""
+    b, d, h, w = z_e.shape
+    flat = z_e.permute(0, 2, 3, 1).reshape(-1, d)
+    indices = ((flat[:, None, :] - codebook[None, :, :]) ** 2).sum(dim=-1).argmin(dim=1)
+    one_hot = torch.zeros(flat.shape[0], codebook.shape[0], dtype=codebook.dtype).scatter_(1, indices[:, None], 1.0)
+    e = (one_hot @ codebook).reshape(b, h, w, d).permute(0, 3, 1, 2)
+    loss = torch.mean((z_e.detach() - e) ** 2) + beta * torch.mean((z_e - e.detach()) ** 2)
+    return z_e + (e - z_e).detach(), indices.reshape(b, h, w), loss
+
+
+CAUGHT_BY[("vq.vector_quantize", "follows_the_device")] = vq_one_hot_scattered_on_cpu
+DEVICE_VARIANTS = []

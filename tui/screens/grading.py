@@ -114,7 +114,7 @@ def exercise_lines(r: ExerciseResult, lang: str) -> list[tuple[str, str]]:
     """
     verdict = t(f"status.{r.status}", lang)
     head = f"{r.id} ({' '.join(r.questions)}) · {r.device} · {verdict} · {r.score}/{r.max_score}"
-    words = Words(*(t(f"grade.{key}", lang) for key in ("hidden", "minimal", "diagnosis", "stopped", "printed")))
+    words = Words(**{key: t(f"grade.{key}", lang) for key in ("hidden", "minimal", "diagnosis", "stopped", "printed", "raised_at")})
     return [(head, "head passed" if r.passed else "head failed"), *((line.text, line.kind) for line in body_lines(r, words))]
 
 

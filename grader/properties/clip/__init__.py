@@ -9,6 +9,8 @@ imported in the order their exercises are listed.
 
 from __future__ import annotations
 
+from grader.properties.device import register_device_contracts
+
 # isort: off
 # Importing an exercise module registers it: this order is the order of the topic's exercises.
 from grader.properties.clip import clip_loss as clip_loss
@@ -29,3 +31,6 @@ from grader.properties.clip.zero_shot_probs import _probs_no_exp as _probs_no_ex
 from grader.properties.clip.zero_shot_probs import _probs_no_normalization as _probs_no_normalization
 from grader.properties.clip.zero_shot_probs import _probs_over_images as _probs_over_images
 from grader.properties.clip.zero_shot_probs import _probs_right as _probs_right
+
+# Last, after every exercise of the topic: the device contract of each (grader/properties/device.py).
+register_device_contracts("clip")

@@ -10,6 +10,8 @@ strategies.py draws the topic's inputs. The names below are re-exported for test
 and the topics that reuse them.
 """
 
+from grader.properties.device import register_device_contracts
+
 # Importing the modules registers the exercises: this order is the catalog's.
 # isort: off
 from grader.properties.diffusion import linear_beta_schedule, cosine_beta_schedule, q_sample, ddpm_step, ddim_timesteps, ddim_step, classifier_free_guidance, respaced_betas  # noqa: F401
@@ -24,3 +26,6 @@ from grader.properties.diffusion.respaced_betas import _respaced_betas_at_timest
 # isort: on
 
 __all__ = ["_cfg_ho_salimans", "_cfg_reversed", "_cfg_scale", "_cosine", "_cosine_no_cap", "_cosine_not_squared", "_cosine_without_one_plus_s", "_ddim", "_ddim_direction_ignores_sigma", "_ddim_prev_wraps_around", "_ddim_sigma_without_sqrt", "_ddim_x0_hat_no_sqrt", "_ddpm", "_ddpm_alpha_bar_in_mean", "_ddpm_noise_at_last_step", "_ddpm_variance_as_std", "_ddpm_variances_swapped", "_linear_end_excluded", "_linear_float32", "_linear_rescaled", "_per_sample", "_q_broadcast_last_axis", "_q_coefficients", "_q_mix", "_q_one_indexed", "_q_swapped", "_respaced_betas_at_timesteps", "_respaced_difference", "_respaced_one_minus_alpha_bar", "_respaced_prev_wraps_around", "_timesteps_ascending", "_timesteps_linspace"]
+
+# Last, after every exercise of the topic: the device contract of each (grader/properties/device.py).
+register_device_contracts("diffusion")

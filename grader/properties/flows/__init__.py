@@ -9,6 +9,8 @@ imported in the order their exercises are listed.
 
 from __future__ import annotations
 
+from grader.properties.device import register_device_contracts
+
 # isort: off
 # Importing an exercise module registers it: this order is the order of the topic's exercises.
 from grader.properties.flows import affine_coupling as affine_coupling
@@ -33,3 +35,6 @@ from grader.properties.flows.log_prob import _standard_normal as _standard_norma
 from grader.properties.flows.sample import _s_calls_forward as _s_calls_forward
 from grader.properties.flows.sample import _s_forward_order as _s_forward_order
 from grader.properties.flows.sample import _s_returns_log_det_too as _s_returns_log_det_too
+
+# Last, after every exercise of the topic: the device contract of each (grader/properties/device.py).
+register_device_contracts("flows")

@@ -6,6 +6,8 @@ imported in the order their exercises are listed.
 
 from __future__ import annotations
 
+from grader.properties.device import register_device_contracts
+
 # isort: off
 # Importing an exercise module registers it: this order is the order of the topic's exercises.
 from grader.properties.gan import discriminator_loss as discriminator_loss
@@ -44,3 +46,6 @@ from grader.properties.gan.r1_penalty import _r1_mean_over_features as _r1_mean_
 from grader.properties.gan.r1_penalty import _r1_no_half as _r1_no_half
 from grader.properties.gan.r1_penalty import _r1_norm_not_squared as _r1_norm_not_squared
 from grader.properties.gan.r1_penalty import _r1_with as _r1_with
+
+# Last, after every exercise of the topic: the device contract of each (grader/properties/device.py).
+register_device_contracts("gan")

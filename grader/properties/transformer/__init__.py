@@ -6,6 +6,8 @@ imported in the order their exercises are listed.
 
 from __future__ import annotations
 
+from grader.properties.device import register_device_contracts
+
 # isort: off
 # Importing an exercise module registers it: this order is the order of the topic's exercises.
 from grader.properties.transformer import layer_norm as layer_norm
@@ -37,3 +39,6 @@ from grader.properties.transformer.sinusoidal_position_encoding import _pe_expon
 from grader.properties.transformer.sinusoidal_position_encoding import _pe_float64 as _pe_float64
 from grader.properties.transformer.sinusoidal_position_encoding import _pe_formula as _pe_formula
 from grader.properties.transformer.sinusoidal_position_encoding import _pe_sin_cos_swapped as _pe_sin_cos_swapped
+
+# Last, after every exercise of the topic: the device contract of each (grader/properties/device.py).
+register_device_contracts("transformer")

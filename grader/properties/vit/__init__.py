@@ -9,6 +9,8 @@ strategies.py draws the topic's inputs. The names below are re-exported for test
 and the topics that reuse them.
 """
 
+from grader.properties.device import register_device_contracts
+
 # Importing the modules registers the exercises: this order is the catalog's.
 # isort: off
 from grader.properties.vit import patchify, unpatchify, embed_patches, interpolate_pos_embed  # noqa: F401
@@ -20,3 +22,6 @@ from grader.properties.vit.interpolate_pos_embed import _pos_align_corners, _pos
 # isort: on
 
 __all__ = ["_block_image", "_block_patches", "_embed_channel_first", "_embed_cls_last", "_embed_no_pos_on_cls", "_embed_pos_before_cls", "_patchify_channel_first", "_patchify_column_major", "_patchify_no_permute", "_pos_align_corners", "_pos_cls_in_grid", "_pos_column_major", "_pos_no_permute", "_resize", "_unpatchify_channel_first", "_unpatchify_column_major", "_unpatchify_no_permute"]
+
+# Last, after every exercise of the topic: the device contract of each (grader/properties/device.py).
+register_device_contracts("vit")

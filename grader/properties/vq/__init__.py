@@ -6,6 +6,8 @@ several exercises in ``_shared``, this topic's Hypothesis strategies in ``strate
 
 from __future__ import annotations
 
+from grader.properties.device import register_device_contracts
+
 # Importing an exercise's module registers it: the catalog's order, which isort must not change.
 # isort: off
 from grader.properties.vq import vector_quantize  # noqa: F401
@@ -13,3 +15,6 @@ from grader.properties.vq import vector_quantize  # noqa: F401
 from grader.properties.vq.vector_quantize import _by_distance, _dot_product_nearest, _flat_indices, _loss_sums_channels, _no_permute
 
 __all__ = ["_by_distance", "_dot_product_nearest", "_flat_indices", "_loss_sums_channels", "_no_permute"]
+
+# Last, after every exercise of the topic: the device contract of each (grader/properties/device.py).
+register_device_contracts("vq")
