@@ -9,6 +9,7 @@
     grade export OUT --format csv --output FILE     export a graded class (csv json junit gradescope prairielearn)
     grade report OUT [--html report.html]           what the class got wrong
     grade bundle gradescope autograder.zip          a Gradescope autograder
+    grade release OUT                               a student copy: no solutions, recorded reference answers
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from grader.errors import UsageError
 if TYPE_CHECKING:
     from grader.notebook import NotebookSubmission
 
-SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle")
+SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle", "release")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -447,6 +448,29 @@ def bundle(
     except UsageError as exc:
         raise _fail(str(exc)) from None
     out.print(f"wrote {path} ({len(names)} files); upload it as the assignment's autograder")
+
+
+@tools_app.command("release")
+def release(out_dir: Annotated[Path, typer.Argument(help="The folder to write the student copy into (new or empty).", show_default=False)]) -> None:
+    """Write a student copy of the course: stubs, bank, grader, TUI, README, and the reference's
+    recorded answers instead of solutions/ (exit 0 written, 1 written but it contains reference code, 2 usage error)."""
+    from grader.release.build import build_release
+
+    try:
+        made = build_release(out_dir)
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {made.out}: {made.files} files; the reference's answers for {made.exercises} exercises take {made.answers_bytes / 1024:.0f} KiB", markup=False)
+    if made.instructor_only:
+        out.print(f"{len(made.instructor_only)} checks run only in the instructor's copy (the student copy says so when it skips them):", markup=False)
+        for line in made.instructor_only:
+            out.print(f"  {line}", markup=False, highlight=False)
+    if made.leaks:
+        err.print(f"[bold red]The copy contains the reference's source[/] ({len(made.leaks)} places); do not publish it before the property modules stop embedding it:")
+        for line in made.leaks:
+            err.print(f"  {line}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    out.print(f"students: cd {made.out} && python3 -m pip install -e . && grade", markup=False)
 
 
 def main(argv: list[str] | None = None) -> None:
