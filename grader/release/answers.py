@@ -145,10 +145,13 @@ class RecordingReference:
     def __init__(self, module: Any, book: AnswerBook) -> None:
         self._module = module
         self.book = book
+        self.calls = 0  # function calls recorded
+        self.objects = 0  # reference classes handed out (not replayable)
 
     def __getattr__(self, name: str) -> Any:
         impl = getattr(self._module, name)
         if isinstance(impl, type) or not callable(impl):
+            self.objects += 1
             return impl  # a reference object cannot be replayed: see the module docstring
         return lambda *args, **kwargs: self._call(name, impl, args, kwargs)
 
@@ -156,6 +159,7 @@ class RecordingReference:
         key = _key(name, args, kwargs)
         inputs = grad_inputs((args, kwargs)) if torch.is_grad_enabled() else []
         out = impl(*args, **kwargs)
+        self.calls += 1
         stored = _stored(out)
         if key in self.book.outputs and fingerprint(self.book.outputs[key]) != fingerprint(stored):
             self.book.conflicts.add(key)

@@ -48,20 +48,25 @@ def record_course(solutions: Path, answers: Path) -> Recorded:
         if reference is None:
             raise UsageError(f"{solutions / (exercise.topic + '.py')} is missing: the release records the reference's answers from it")
         book = AnswerBook()
-        result = grade_exercise(exercise, LocalConnection({exercise.topic: reference}), reference=RecordingReference(reference, book))
-        failed = [p.name for p in result.properties if p.status == "failed"]
-        if result.status != "passed":
-            raise UsageError(f"the reference solution of {exercise.id} does not pass its own properties ({', '.join(failed) or result.message}); run `grade --all --submission solutions` and fix it first")
+        recorder = RecordingReference(reference, book)
+        needs_reference, instructor_only = [], {}
+        for prop in exercise.properties:  # one at a time, to know which ones ask the reference
+            before = (recorder.calls, recorder.objects)
+            result = grade_exercise(exercise, LocalConnection({exercise.topic: reference}), reference=recorder, only=prop.name)
+            if result.status != "passed":
+                raise UsageError(f"the reference solution of {exercise.id} does not pass its property {prop.name} ({result.properties[0].message or result.message}); run `grade --all --submission solutions` and fix it first")
+            if recorder.objects > before[1]:
+                instructor_only[prop.name] = NOT_REPLAYABLE
+            elif recorder.calls > before[0]:
+                needs_reference.append(prop.name)
         name = f"{exercise.id}.pt.xz"
         book.save(answers / name)
         recorded.bytes_written += (answers / name).stat().st_size
-        replayed = grade_exercise(exercise, LocalConnection({exercise.topic: reference}), reference=ReplayReference(AnswerBook.load(answers / name), exercise.id))
-        instructor_only = {}
-        for prop in replayed.properties:
-            if prop.status == "skipped":
-                instructor_only[prop.name] = NOT_REPLAYABLE
-            elif prop.status != "passed":
-                instructor_only[prop.name] = NOT_REPRODUCIBLE
+        replay = ReplayReference(AnswerBook.load(answers / name), exercise.id)
+        for prop_name in needs_reference:  # the rest never asks the reference: nothing to replay
+            replayed = grade_exercise(exercise, LocalConnection({exercise.topic: reference}), reference=replay, only=prop_name).properties[0]
+            if replayed.status != "passed" or replayed.message:
+                instructor_only[prop_name] = NOT_REPRODUCIBLE
         recorded.exercises[exercise.id] = {"file": name, "calls": len(book.outputs), "instructor_only": instructor_only}
     manifest = {"format": 1, "max_examples": MAX_EXAMPLES, "exercises": recorded.exercises}
     (answers / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
