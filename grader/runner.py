@@ -15,8 +15,8 @@ from grader.catalog import EXERCISES, topic_of
 from grader.connection import Connection
 from grader.failures import Abort, PropertyFailure
 from grader.properties.api import Context, Exercise, Property
-from grader.release.student_copy import PARTLY, UNRECORDED
 from grader.reference import load_reference
+from grader.release.student_copy import PARTLY, UNRECORDED
 from grader.results import ExerciseResult, PropertyResult
 from grader.student import Student
 

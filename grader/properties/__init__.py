@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, Phase, Verbosity, settings
 from grader.catalog import TOPICS
 
 
-
 def _default_examples() -> str:
     """20, or in a student copy the number its reference answers were recorded with (the
     examples past it would find no recorded answer)."""

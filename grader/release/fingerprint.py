@@ -63,7 +63,7 @@ def _feed(h: Any, value: Any, depth: int) -> None:  # noqa: PLR0912 - one branch
             _feed(h, value[key], depth + 1)
     elif isinstance(value, (torch.dtype, torch.device, torch.Size)):
         h.update(f"X{value}".encode())
-    elif isinstance(value, type) or callable(value) and hasattr(value, "__qualname__"):
+    elif isinstance(value, type) or (callable(value) and hasattr(value, "__qualname__")):
         h.update(f"C{getattr(value, '__module__', '')}.{value.__qualname__}".encode())
     elif hasattr(value, "__dict__"):
         h.update(f"O{type(value).__module__}.{type(value).__qualname__}".encode())
