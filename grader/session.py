@@ -56,13 +56,16 @@ def grade_run(
 def _student_copy_note(exercise_ids: list[str]) -> str:
     """What a copy without solutions/ checks: recorded reference answers (`grade release`) or only the public tier."""
     from grader import paths
-    from grader.release.student_copy import instructor_only_checks
+    from grader.release.student_copy import instructor_only_checks, version_mismatch
 
     answers = paths.answers_dir()
     if answers is None:
         return "this copy of the course has no solutions/: hidden properties were skipped, only the public ones ran"
     skipped = instructor_only_checks(answers, exercise_ids)
     note = "student copy: checks against the reference use its answers recorded at release time"
+    mismatch = version_mismatch(answers)
+    if mismatch:
+        note += f"; WARNING: {mismatch}"
     if skipped:
         note += f"; {len(skipped)} checks run only in the instructor's copy: " + ", ".join(skipped)
     return note

@@ -48,7 +48,9 @@ def venv_python(release, tmp_path_factory) -> Path:
     """A fresh virtual environment (system packages visible: torch is not installed again) with the copy installed."""
     out, _ = release
     where = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(where / "env")], check=True, timeout=300)
+    # --without-pip: the system's pip and setuptools (visible through the system site-packages)
+    # build and install; a venv's bundled setuptools may be too old to build a wheel.
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(where / "env")], check=True, timeout=300)
     python = where / "env" / "bin" / "python"
     # A copy of the copy: building the wheel writes build/ and *.egg-info next to the sources.
     source = where / "source"

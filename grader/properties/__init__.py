@@ -30,6 +30,19 @@ def _default_examples() -> str:
 
 MAX_EXAMPLES = int(os.environ.get("GENLAB_MAX_EXAMPLES") or _default_examples())
 
+
+def _student_copy_draws() -> None:
+    """In a student copy, draw as the release-time run did (see grader.release.determinism)."""
+    from grader import paths
+
+    if paths.answers_dir() is not None:
+        from grader.release.determinism import ignore_local_constants
+
+        ignore_local_constants()
+
+
+_student_copy_draws()
+
 torch.set_num_threads(1)  # the judge's references run on tiny inputs too
 
 settings.register_profile(

@@ -66,7 +66,19 @@ def build_release(out: Path, course: Path | None = None) -> Release:
             shutil.copytree(source, out / item, ignore=IGNORED)
         elif source.is_file():
             shutil.copy2(source, out / item)
+    _pin_hypothesis(out / "pyproject.toml")
     recorded = record_course(solutions, out / "answers")
     leaks = find_reference_source(solutions, out, stubs=course / "exercises")
     files = sum(1 for p in out.rglob("*") if p.is_file())
     return Release(out, files, recorded.bytes_written, len(recorded.exercises), recorded.instructor_only, leaks)
+
+
+def _pin_hypothesis(pyproject: Path) -> None:
+    """The copy requires the Hypothesis the answers are recorded with: another version draws
+    other inputs (torch's version is recorded too, but the README's install pins it already)."""
+    import re
+
+    import hypothesis
+
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(re.sub(r'"hypothesis[^"]*"', f'"hypothesis=={hypothesis.__version__}"', text, count=1), encoding="utf-8")

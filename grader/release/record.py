@@ -19,7 +19,8 @@ from grader.properties import MAX_EXAMPLES, load_all
 from grader.properties.api import Exercise
 from grader.reference import load_reference
 from grader.release.answers import AnswerBook, RecordingReference, ReplayReference
-from grader.release.student_copy import INSTRUCTOR_ONLY, MANIFEST
+from grader.release.determinism import local_constants_ignored
+from grader.release.student_copy import INSTRUCTOR_ONLY, MANIFEST, versions
 from grader.runner import grade_exercise
 
 NOT_REPLAYABLE = f"{INSTRUCTOR_ONLY}: it compares with a reference object (a class), which this copy has no recorded answers for"
@@ -41,6 +42,14 @@ class Recorded:
 def record_course(solutions: Path, answers: Path) -> Recorded:
     """Write ``answers/<exercise>.pt.xz`` and ``answers/manifest.json`` from the solutions."""
     answers.mkdir(parents=True, exist_ok=True)
+    with local_constants_ignored():
+        recorded = _record(solutions, answers)
+    manifest = {"format": 1, "max_examples": MAX_EXAMPLES, "versions": versions(), "exercises": recorded.exercises}
+    (answers / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return recorded
+
+
+def _record(solutions: Path, answers: Path) -> Recorded:
     recorded = Recorded()
     for exercise in load_all().values():
         assert isinstance(exercise, Exercise)
@@ -68,6 +77,4 @@ def record_course(solutions: Path, answers: Path) -> Recorded:
             if replayed.status != "passed" or replayed.message:
                 instructor_only[prop_name] = NOT_REPRODUCIBLE
         recorded.exercises[exercise.id] = {"file": name, "calls": len(book.outputs), "instructor_only": instructor_only}
-    manifest = {"format": 1, "max_examples": MAX_EXAMPLES, "exercises": recorded.exercises}
-    (answers / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return recorded

@@ -43,3 +43,23 @@ def instructor_only_checks(answers: Path | None, exercise_ids: list[str]) -> lis
         return []
     exercises = manifest(answers)["exercises"]
     return [f"{e}: {p}" for e in exercise_ids for p in exercises.get(e, {}).get("instructor_only", {})]
+
+
+def versions() -> dict[str, str]:
+    """The versions the draws and the reference's numbers depend on."""
+    import hypothesis
+    import torch
+
+    return {"hypothesis": hypothesis.__version__, "torch": torch.__version__}
+
+
+def version_mismatch(answers: Path | None) -> str | None:
+    """A warning when this copy runs other versions than its answers were recorded with."""
+    if answers is None:
+        return None
+    recorded = manifest(answers).get("versions", {})
+    now = versions()
+    changed = [f"{name} {recorded[name]} (this copy has {now[name]})" for name in sorted(recorded) if recorded[name] != now.get(name)]
+    if not changed:
+        return None
+    return "the reference's answers were recorded with " + ", ".join(changed) + ": other versions draw other inputs, and checks that find no answer are skipped; install those versions"
