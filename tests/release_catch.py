@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import pkgutil
 import sys
 import types
 from pathlib import Path
@@ -22,7 +21,6 @@ sys.path.append(str(ROOT))  # after site-packages: `tests` comes from here, `gra
 
 def main() -> None:
     import grader
-    import tests.wrong
     from grader.connection import LocalConnection
     from grader.properties import load_all
     from grader.runner import grade_exercise
@@ -31,21 +29,22 @@ def main() -> None:
     registry = load_all()
     siblings: dict[str, types.ModuleType] = {}
     rows = []
-    for info in pkgutil.iter_modules(tests.wrong.__path__):
-        for (exercise_id, prop), impl in importlib.import_module(f"tests.wrong.{info.name}").CAUGHT_BY.items():
-            exercise = registry[exercise_id]
-            if exercise.topic not in siblings:  # the student's other functions: the reference's, as in tests/harness.py
-                spec = importlib.util.spec_from_file_location(f"student_{exercise.topic}", solutions / f"{exercise.topic}.py")
-                siblings[exercise.topic] = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(siblings[exercise.topic])
-            module = siblings[exercise.topic]
-            namespace = types.SimpleNamespace(**{k: getattr(module, k) for k in dir(module) if not k.startswith("__")})
-            setattr(namespace, exercise.name, impl)
-            own = grade_exercise(exercise, LocalConnection({exercise.topic: namespace}), only=prop).properties[0]
-            caught = own.status == "failed"
-            if not caught:
-                caught = grade_exercise(exercise, LocalConnection({exercise.topic: namespace})).status != "passed"
-            rows.append({"exercise": exercise_id, "property": prop, "own": own.status == "failed", "caught": caught, "status": own.status, "message": own.message})
+    from tests.harness import CAUGHT_BY  # every tests/wrong/ module's table (some import the harness)
+
+    for (exercise_id, prop), impl in CAUGHT_BY.items():
+        exercise = registry[exercise_id]
+        if exercise.topic not in siblings:  # the student's other functions: the reference's, as in tests/harness.py
+            spec = importlib.util.spec_from_file_location(f"student_{exercise.topic}", solutions / f"{exercise.topic}.py")
+            siblings[exercise.topic] = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(siblings[exercise.topic])
+        module = siblings[exercise.topic]
+        namespace = types.SimpleNamespace(**{k: getattr(module, k) for k in dir(module) if not k.startswith("__")})
+        setattr(namespace, exercise.name, impl)
+        own = grade_exercise(exercise, LocalConnection({exercise.topic: namespace}), only=prop).properties[0]
+        caught = own.status == "failed"
+        if not caught:
+            caught = grade_exercise(exercise, LocalConnection({exercise.topic: namespace})).status != "passed"
+        rows.append({"exercise": exercise_id, "property": prop, "own": own.status == "failed", "caught": caught, "status": own.status, "message": own.message})
     print(json.dumps({"grader": grader.__file__, "rows": rows}))
 
 
