@@ -1,4 +1,4 @@
-"""Exercises: attention (q43, q56–q63, q70, q71, q77).
+"""Exercises: attention (q43, q56–q63, q70–q72, q77–q79).
 
 Implement each function below, then run `grade attention` (or `grade q59`).
 Convention: boolean masks mean True = may attend (as in F.scaled_dot_product_attention).
@@ -60,3 +60,52 @@ def multi_head_attention(
     """
     # TODO(q61): project, split into heads, attend per head, concatenate, project back.
     raise NotImplementedError("attention.multi_head_attention")
+
+
+def online_softmax_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, block_size: int = 64) -> Tensor:
+    """The output of scaled_dot_product_attention, computed block by block over the keys (q72).
+
+    q: (..., Lq, d), k: (..., Lk, d), v: (..., Lk, dv); mask: bool, broadcastable to
+    (..., Lq, Lk), True = may attend. Returns the output (..., Lq, dv) only (not the weights).
+    Visit the keys in blocks of block_size and keep, per query, a running maximum m of the
+    scores seen so far, a running sum l of exp(score − m) and a running weighted sum acc of
+    exp(score − m)·v (the online softmax of FlashAttention, Dao et al. 2022). For each block
+    with scores s = q·k_blockᵀ/√d (masked scores −∞):
+        m_new = max(m, max_j s_j),   l = l·exp(m − m_new) + Σ_j exp(s_j − m_new),
+        acc = acc·exp(m − m_new) + Σ_j exp(s_j − m_new)·v_j,   m = m_new;
+    at the end, output = acc / l. Start from m = −∞, l = 0, acc = 0 (a row whose keys so far
+    are all masked has m = −∞: do not compute −∞ − (−∞)).
+    Memory is graded: no tensor that an operation allocates (views do not count) may be larger
+    than (..., Lq, max(block_size, d, dv)) elements — never build the full (..., Lq, Lk) scores
+    (take the mask block by block too: ~mask of the whole mask is a full-size tensor).
+    Rows whose keys are all masked are not graded.
+    Question (q72): why does attention cost O(L²) memory when done naively, and how does this
+    loop make it O(L)?
+    """
+    # TODO(q72): loop over key blocks, update m, l and acc, divide at the end.
+    raise NotImplementedError("attention.online_softmax_attention")
+
+
+def padding_mask(lengths: Tensor, max_len: int) -> Tensor:
+    """Bool key mask (B, max_len) of right-padded sequences, True at the real tokens (q78).
+
+    lengths: int64 (B,), 1 ≤ lengths[b] ≤ max_len. mask[b, j] = j < lengths[b], on lengths' device.
+    Example: padding_mask(tensor([2, 3]), 4) = [[T, T, F, F], [T, T, T, F]].
+    Broadcast as mask[:, None, None, :] against scores (B, H, Lq, Lk) it keeps every query
+    from attending to padding (encoder-only models such as BERT use it alone).
+    True = may attend (the opposite of nn.MultiheadAttention's key_padding_mask).
+    """
+    # TODO(q78): compare key positions with each row's length.
+    raise NotImplementedError("attention.padding_mask")
+
+
+def prefix_lm_mask(prefix_len: int, total_len: int) -> Tensor:
+    """Bool mask (total_len, total_len) of a prefix LM (T5, UniLM), True where query i may see key j (q78, q79).
+
+    0 ≤ prefix_len ≤ total_len. Every query sees the whole prefix (j < prefix_len); otherwise
+    query i sees keys j ≤ i (causal). prefix_len = 0 gives the causal mask, prefix_len =
+    total_len the full (bidirectional) one. On the default device; True = may attend.
+    Example: prefix_lm_mask(2, 4) = [[T, T, F, F], [T, T, F, F], [T, T, T, F], [T, T, T, T]].
+    """
+    # TODO(q79): the causal mask, plus the prefix columns.
+    raise NotImplementedError("attention.prefix_lm_mask")

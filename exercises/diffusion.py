@@ -1,4 +1,4 @@
-"""Exercises: diffusion — DDPM, DDIM, guidance (q16–q19, q24, q25, q38).
+"""Exercises: diffusion — DDPM, DDIM, guidance, respacing (q16–q19, q24, q25, q38, q55).
 
 Implement each function below, then run `grade diffusion` (or `grade q38`).
 Conventions: time steps are 0-indexed as in diffusers (index 0 is the paper's t = 1), and
@@ -94,3 +94,17 @@ def classifier_free_guidance(eps_uncond: Tensor, eps_cond: Tensor, scale: float 
     """
     # TODO(q25): move from the unconditional prediction along the conditional direction.
     raise NotImplementedError("diffusion.classifier_free_guidance")
+
+
+def respaced_betas(alphas_cumprod: Tensor, timesteps: Tensor) -> Tensor:
+    """The betas of a shorter process that visits only ``timesteps`` (q38, q55).
+
+    As improved-diffusion's SpacedDiffusion: for the kept steps t₀ < t₁ < … (timesteps: (K,)
+    int64, ascending, unique), beta_i = 1 − ᾱ[t_i] / ᾱ[t_{i−1}], with ᾱ[t_{−1}] = 1, so that
+    cumprod(1 − beta) equals alphas_cumprod[timesteps]: the short process reaches exactly the
+    noise levels of the steps it keeps. alphas_cumprod: (T,) float32 or float64; compute in
+    float64 (cast a float32 schedule first) on alphas_cumprod's device. Returns float64 (K,).
+    Question (q55): why can a model trained with 1000 steps sample with 50 without retraining?
+    """
+    # TODO(q55): the kept ᾱ values, the previous kept value (1 before the first), their ratio.
+    raise NotImplementedError("diffusion.respaced_betas")

@@ -72,3 +72,18 @@ def concat_condition(x: Tensor, labels: Tensor, num_classes: int) -> Tensor:
     """
     # TODO(q15): one-hot with num_classes columns, broadcast for images, concatenate after x.
     raise NotImplementedError("gan.concat_condition")
+
+
+def r1_penalty(discriminator: Callable[[Tensor], Tensor], real: Tensor, gamma: float | Tensor = 10.0) -> Tensor:
+    """R1 regularisation (Mescheder et al. 2018; StyleGAN2): gamma/2 · mean_b ‖∇_x D(x)_b‖² at the real samples (q14).
+
+    real: (B, ...) (vectors or images); the discriminator is per-sample and returns (B,) or
+    (B, 1) logits. ‖·‖² is the squared norm over all non-batch dims of sample b's gradient;
+    the result is a 0-d tensor in real's dtype. gamma: a number (or a 0-d tensor).
+    Take the gradient at a detached copy of real, as StyleGAN2 does: real itself (its values,
+    requires_grad flag and .grad) must stay as it was. The result must be differentiable
+    w.r.t. the discriminator's parameters (it is added to the discriminator's loss).
+    Question (q14): how does penalising D's gradient on real data stabilise GAN training?
+    """
+    # TODO(q14): a fresh leaf from real, D's input-gradient with create_graph, squared norms, gamma/2 · mean.
+    raise NotImplementedError("gan.r1_penalty")

@@ -1,4 +1,4 @@
-"""Exercises: lm — language-model training and generation (q73–q76, q81).
+"""Exercises: lm — language-model training and generation (q73–q76, q81, q82).
 
 Implement each function below, then run `grade lm` (or `grade q73`).
 Conventions: batch first; ids and labels are int64; -100 is the "no loss here" label (as in
@@ -100,3 +100,17 @@ def prepend_soft_prompt(input_embeds: Tensor, attention_mask: Tensor, soft_promp
     """
     # TODO(q81): concatenate along the sequence axis: embeddings, mask and labels.
     raise NotImplementedError("lm.prepend_soft_prompt")
+
+
+def completion_only_labels(input_ids: Tensor, attention_mask: Tensor, prompt_lengths: Tensor, ignore_index: int = -100) -> Tensor:
+    """Labels for instruction tuning: the loss on the response only (q82), as TRL's completion-only loss.
+
+    input_ids: (B, L) int64, right-padded rows; attention_mask: (B, L) int or bool, 0 on
+    padding; prompt_lengths: (B,) int64, each no longer than its row's real tokens.
+    Returns a new (B, L) int64 copy of input_ids with ignore_index at each row's first
+    prompt_lengths[b] positions (the instruction) and wherever attention_mask is 0 (padding).
+    Do not shift the labels (the loss shifts them) and do not modify the inputs.
+    Question (q82): why is the loss taken on the response and not on the instruction?
+    """
+    # TODO(q82): a (B, L) mask of prompt positions, or-ed with padding, filled with ignore_index.
+    raise NotImplementedError("lm.completion_only_labels")

@@ -8,6 +8,7 @@ Convention (MAE's patchify): patches in row-major order over the grid, each flat
 from __future__ import annotations
 
 import torch  # you will need it
+import torch.nn.functional as F  # you will need it
 from torch import Tensor
 
 
@@ -39,3 +40,18 @@ def embed_patches(images: Tensor, patch_size: int, weight: Tensor, bias: Tensor,
     """
     # TODO(q41): patchify, project, prepend CLS, add positions.
     raise NotImplementedError("vit.embed_patches")
+
+
+def interpolate_pos_embed(pos_embed: Tensor, old_grid: tuple[int, int], new_grid: tuple[int, int], num_prefix_tokens: int = 1) -> Tensor:
+    """Position embeddings for another grid size (q42): timm's resample_abs_pos_embed, antialias=False.
+
+    pos_embed: (N, E) with N = num_prefix_tokens + H·W, (H, W) = old_grid; new_grid = (H', W').
+    Keep the first num_prefix_tokens rows (the CLS token) unchanged. Row num_prefix_tokens + i
+    is grid cell (i // W, i % W) (row-major): lay those rows out as an image (1, E, H, W),
+    resize it to new_grid with F.interpolate(mode="bicubic", align_corners=False,
+    antialias=False) in pos_embed's dtype, flatten back row-major and put the prefix rows in
+    front → (num_prefix_tokens + H'·W', E), pos_embed's dtype. Equal grids give the input's values.
+    Question (q42): how does a ViT trained at 224×224 run at 384×384?
+    """
+    # TODO(q42): split off the prefix, grid rows → (1, E, H, W), bicubic resize, back to rows.
+    raise NotImplementedError("vit.interpolate_pos_embed")

@@ -118,6 +118,23 @@ class QuizItem:
     def correct_options(self) -> tuple[int, ...]:
         return tuple(i for i, o in enumerate(self.options) if o.correct)
 
+    def check_choice(self, chosen: list[int]) -> bool:
+        """Whether the options chosen (file indices, never shown letters) answer a choice item."""
+        right = set(self.correct_options)
+        return set(chosen) == right if self.kind == "multiple" else len(chosen) == 1 and chosen[0] in right
+
+
+def parse_number(text: str) -> float | None:
+    """A number as students type it: '0.5', '0,5' (Russian decimal comma), '1e-3', '1/2'."""
+    text = text.strip().replace(",", ".").replace("−", "-").replace(" ", "")
+    try:
+        if "/" in text:
+            num, den = text.split("/", 1)
+            return float(num) / float(den)
+        return float(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+
 
 @dataclass(frozen=True)
 class Question:

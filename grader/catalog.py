@@ -17,6 +17,7 @@ EXERCISES: dict[str, tuple[str, ...]] = {
     "gan.gradient_penalty": ("q37",),
     "gan.minibatch_stddev": ("q13", "q37"),
     "gan.concat_condition": ("q15",),
+    "gan.r1_penalty": ("q14",),
     "diffusion.linear_beta_schedule": ("q17", "q19"),
     "diffusion.cosine_beta_schedule": ("q19",),
     "diffusion.q_sample": ("q16", "q17"),
@@ -24,6 +25,7 @@ EXERCISES: dict[str, tuple[str, ...]] = {
     "diffusion.ddim_timesteps": ("q38",),
     "diffusion.ddim_step": ("q38",),
     "diffusion.classifier_free_guidance": ("q24", "q25"),
+    "diffusion.respaced_betas": ("q38", "q55"),
     "clip.clip_loss": ("q23",),
     "clip.zero_shot_probs": ("q23", "q34"),
     "metrics.inception_score": ("q28",),
@@ -38,12 +40,16 @@ EXERCISES: dict[str, tuple[str, ...]] = {
     "vit.patchify": ("q40", "q41"),
     "vit.unpatchify": ("q40",),
     "vit.embed_patches": ("q41",),
+    "vit.interpolate_pos_embed": ("q42",),
     "flows.AffineCoupling": ("q45", "q48", "q49"),
     "flows.log_prob": ("q46", "q47", "q50"),
     "flows.sample": ("q44", "q45", "q50"),
     "attention.scaled_dot_product_attention": ("q56", "q57", "q58", "q59", "q60"),
     "attention.causal_mask": ("q70", "q77"),
     "attention.multi_head_attention": ("q43", "q61", "q62", "q63", "q71"),
+    "attention.online_softmax_attention": ("q72",),
+    "attention.padding_mask": ("q78",),
+    "attention.prefix_lm_mask": ("q78", "q79"),
     "transformer.layer_norm": ("q65",),
     "transformer.sinusoidal_position_encoding": ("q66",),
     "transformer.feed_forward": ("q67",),
@@ -55,11 +61,12 @@ EXERCISES: dict[str, tuple[str, ...]] = {
     "lm.greedy_decode": ("q73", "q76"),
     "lm.mask_tokens": ("q74", "q75"),
     "lm.prepend_soft_prompt": ("q81",),
+    "lm.completion_only_labels": ("q82",),
 }
 
 # Questions with no exercise (theory only), as listed in EXERCISES.md.
 THEORY_ONLY: frozenset[str] = frozenset(
-    f"q{n}" for n in (1, 8, 9, 14, 20, 21, 26, 35, 42, 52, 53, 55, 72, 78, 79, 80, 82)
+    f"q{n}" for n in (1, 8, 9, 20, 21, 26, 35, 52, 53, 80)
 )
 
 TOPICS: tuple[str, ...] = tuple(dict.fromkeys(ex.split(".")[0] for ex in EXERCISES))

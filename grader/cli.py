@@ -9,6 +9,7 @@
     grade export OUT --format csv --output FILE     export a graded class (csv json junit gradescope prairielearn)
     grade report OUT [--html report.html]           what the class got wrong
     grade bundle gradescope autograder.zip          a Gradescope autograder
+    grade bundle classroom DIR [TARGETS]            a GitHub Classroom template repository
     grade release OUT                               a student copy: no solutions, recorded reference answers
 """
 
@@ -29,6 +30,7 @@ from grader import __version__, paths
 from grader.errors import UsageError
 
 if TYPE_CHECKING:
+    from grader.bank import Question
     from grader.notebook import NotebookSubmission
 
 SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle", "release")
@@ -49,6 +51,7 @@ class Format(StrEnum):
     junit = "junit"
     gradescope = "gradescope"
     prairielearn = "prairielearn"
+    classroom = "classroom"
 
 
 class ExportFormat(StrEnum):
@@ -57,6 +60,7 @@ class ExportFormat(StrEnum):
     junit = "junit"
     gradescope = "gradescope"
     prairielearn = "prairielearn"
+    classroom = "classroom"
 
 
 class Lang(StrEnum):
@@ -104,7 +108,7 @@ def grade(
     all_: Annotated[bool, typer.Option("--all", help="Grade every exercise.")] = False,
     submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules, or a Jupyter notebook (.ipynb) [default: the course's exercises/].", show_default=False)] = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto (CPU, plus CUDA when available).")] = Device.auto,
-    fmt: Annotated[Format, typer.Option("--format", help="text, json, or a hand-off document: junit, gradescope, prairielearn (points from grading.toml).")] = Format.text,
+    fmt: Annotated[Format, typer.Option("--format", help="text, json, or a hand-off document: junit, gradescope, prairielearn, classroom (points from grading.toml).")] = Format.text,
     timeout: TimeoutOpt = 10.0,
     exercise_timeout: ExerciseTimeoutOpt = 120.0,
     memory: MemoryOpt = 4096,
@@ -261,8 +265,9 @@ def show(
     question: Annotated[str, typer.Argument(help="A question id, e.g. q46.")],
     answer: Annotated[bool, typer.Option("--answer", help="Also show the reference answer, key points and the right options.")] = False,
     lang: Annotated[Lang | None, typer.Option("--lang", help="ru or en [default: from the locale, else en].", show_default=False)] = None,
+    quiz: Annotated[bool, typer.Option("--quiz", help="Answer the quiz items here, one per line; answers are graded and recorded as in the TUI.")] = False,
 ) -> None:
-    """Print a question, its quiz items and its exercises."""
+    """Print a question, its quiz items and its exercises (or answer its quiz with --quiz)."""
     from grader import render
     from grader.bank import BankError, load_bank
 
@@ -276,7 +281,42 @@ def show(
 
         guess = difflib.get_close_matches(qid, bank.ids(), n=1)
         raise _fail(f"unknown question '{question}'" + (f"; did you mean {guess[0]}?" if guess else f"; the bank has {bank.ids()[0]}–{bank.ids()[-1]}"))
+    if quiz:
+        if answer:
+            raise _fail("--quiz and --answer do not go together: answer first, then look with --answer")
+        raise typer.Exit(_quiz(bank.question(qid), (lang or _default_lang()).value))
     render.question(out, bank.question(qid), (lang or _default_lang()).value, with_answer=answer, seed=_shuffle_seed())
+
+
+def _quiz(q: Question, lang: str) -> int:
+    """`grade show qN --quiz`: ask, grade, store each answer at once (a wrong one makes qN due)."""
+    from datetime import UTC, datetime
+
+    from rich.markup import escape
+
+    from grader.quiz_terminal import run_quiz
+    from grader.store import Store, StoreError
+    from tui.scheduler import Reviews
+
+    try:
+        store = Store.open(paths.progress_path())
+    except (StoreError, OSError, sqlite3.Error) as exc:
+        raise _fail(f"cannot open the progress store {paths.progress_path()}: {exc}; answers would be lost, so the quiz did not start") from None
+    with store:
+        reviews = Reviews(store)
+
+        def record(qid: str, item: int, given: object, correct: bool) -> None:
+            store.record_quiz_attempt(qid, item, given, correct, lang)
+            if not correct:  # as in the TUI: a wrong answer shows the question needs study
+                now = datetime.now(UTC)
+                reviews.bring_forward({qid: now}, now)
+
+        out.print(f"[bold]{q.id}[/] [dim]{escape(q.topic.get(lang))}[/]")
+        out.print(escape(q.prompt.get(lang)))
+        out.print()
+        outcome = run_quiz(out, q, lang, seed=store.shuffle_seed(), read_line=input, record=record)
+    out.print({"ru": f"ответов: {outcome.answered}, верных: {outcome.right} из {len(q.quiz)}", "en": f"answered {outcome.answered}, right {outcome.right} of {len(q.quiz)}"}[lang])
+    return 0 if outcome.right == len(q.quiz) else 1
 
 
 def _shuffle_seed() -> str:
@@ -389,11 +429,12 @@ def batch(
 @tools_app.command("export")
 def export(
     outdir: Annotated[Path, typer.Argument(help="The folder `grade batch CLASS --out DIR` wrote.")],
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, json, junit (one file); gradescope, prairielearn (a folder, one results.json per student).")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, json, junit (one file); gradescope, prairielearn, classroom (a folder, one results.json per student).")],
     output: Annotated[Path, typer.Option("--output", help="The file (or folder) to write.")],
     policy: Annotated[Path | None, typer.Option("--policy", help="The grading policy [default: grading.toml at the course root, else 1 point per exercise].", show_default=False)] = None,
 ) -> None:
     """Export a graded class without grading again; points follow the course's grading.toml."""
+    from grader.exports.export import STUDENT_FORMATS
     from grader.exports.export import export as write_export
     from grader.exports.policy import load_policy
 
@@ -401,7 +442,7 @@ def export(
         written = write_export(outdir, fmt.value, output, load_policy(policy))
     except UsageError as exc:
         raise _fail(str(exc)) from None
-    out.print(f"wrote {output}" + (f" ({len(written)} students)" if fmt.value in ("gradescope", "prairielearn") else ""))
+    out.print(f"wrote {output}" + (f" ({len(written)} students)" if fmt.value in STUDENT_FORMATS else ""))
 
 
 @tools_app.command("report")
@@ -435,19 +476,30 @@ def report(
 
 @tools_app.command("bundle")
 def bundle(
-    kind: Annotated[str, typer.Argument(help="gradescope")],
-    path: Annotated[Path, typer.Argument(help="The file to write, e.g. autograder.zip.")],
+    kind: Annotated[str, typer.Argument(help="gradescope (an autograder .zip) or classroom (a GitHub Classroom template folder).")],
+    path: Annotated[Path, typer.Argument(help="What to write: autograder.zip, or a new folder for classroom.")],
+    targets: Annotated[list[str] | None, typer.Argument(help="classroom only: the questions, exercises or topics the assignment grades [default: all].", show_default=False)] = None,
 ) -> None:
     """Package the course for an autograding service."""
-    if kind != "gradescope":
-        raise _fail(f"unknown bundle '{kind}'; this version writes: gradescope")
-    from grader.exports.bundle_gradescope import write_bundle
-
+    if kind not in ("gradescope", "classroom"):
+        raise _fail(f"unknown bundle '{kind}'; this version writes: gradescope, classroom")
     try:
-        names = write_bundle(path)
+        if kind == "gradescope":
+            if targets:
+                raise UsageError("the gradescope bundle grades every exercise (set GENLAB_TARGETS in its environment to narrow it); remove the targets")
+            from grader.exports.bundle_gradescope import write_bundle
+
+            names = write_bundle(path)
+            out.print(f"wrote {path} ({len(names)} files); upload it as the assignment's autograder")
+            return
+        from grader.exports.bundle_classroom import WORKFLOW_PATH, write_template
+        from grader.targets import resolve
+
+        resolve(targets or [])  # a misspelt target fails here, not in every student's workflow
+        names = write_template(path, targets or [])
     except UsageError as exc:
         raise _fail(str(exc)) from None
-    out.print(f"wrote {path} ({len(names)} files); upload it as the assignment's autograder")
+    out.print(f"wrote {path} ({len(names)} files, workflow {WORKFLOW_PATH}); push it to GitHub and mark it a template repository for the assignment")
 
 
 @tools_app.command("release")

@@ -87,6 +87,9 @@ class WorkerConnection:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env.update(sandbox.thread_env(self.limits.threads))
         self._workdir = tempfile.TemporaryDirectory(prefix="genlab-worker-")
+        as_user = sandbox.user_kwargs()
+        if as_user:
+            os.chmod(self._workdir.name, 0o755)  # the worker user starts in it
         argv = [sys.executable, "-m", "grader.worker", str(to_worker_r), str(from_worker_w), str(self.submission), str(self.memory_limit_mb)]
         if self.isolation == "bwrap":
             argv = sandbox.bwrap_command(argv, self.submission, threads=self.limits.threads)
@@ -99,6 +102,7 @@ class WorkerConnection:
             cwd=self._workdir.name,
             env={**env, "PYTHONPATH": _grader_path()},
             start_new_session=True,  # so that a kill reaches anything the submission spawned
+            **as_user,
         )
         os.close(to_worker_r)
         os.close(from_worker_w)

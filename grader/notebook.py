@@ -125,6 +125,10 @@ def open_notebook(path: Path) -> NotebookSubmission:
     """Parse a notebook and write its topic modules to a fresh temporary folder."""
     modules = build_modules(path)
     folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    from grader.sandbox import worker_user
+
+    if worker_user() is not None:
+        folder.chmod(0o755)  # workers run as another user (GENLAB_WORKER_USER) and must read it
     for module in modules.values():
         (folder / f"{module.topic}.py").write_text(module.source, encoding="utf-8")
     return NotebookSubmission(path, folder.resolve(), modules)

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from grader.bank import Bank, Question
+from grader.bank import Bank, Question, QuizItem
 from grader.catalog import EXERCISES
 from grader.results import ExerciseResult, GradeReport
 from grader.store import GradingRun
@@ -104,30 +104,37 @@ def _question_status(states: list[str]) -> str:
     return "[dim]not started[/]"
 
 
+def quiz_item(console: Console, q: Question, index: int, item: QuizItem, lang: str, *, seed: str, with_answer: bool) -> list[int]:
+    """One quiz item, options in the student's order; returns that order (file indices)."""
+    from grader.shuffle import LETTERS, option_order
+
+    console.print(f"[bold]{index + 1}.[/] {escape(item.shown_prompt(lang))} [dim]({item.kind})[/]")
+    order = option_order(seed, q.id, index, item)
+    for p, j in enumerate(order):
+        option = item.options[j]
+        mark = ("[green]✓[/] " if option.correct else "  ") if with_answer else ""
+        console.print(f"   {mark}{LETTERS[p]}) {escape(option.text.get(lang))}")
+        if with_answer:
+            console.print(f"        [dim]{escape(option.explanation.get(lang))}[/]")
+    if with_answer and item.kind == "numeric":
+        console.print(f"   [green]answer:[/] {item.answer:g}" + (f" (± {item.tolerance:g})" if item.tolerance and item.decimals is None and item.relative is None else ""))
+    if with_answer and item.kind == "formula":
+        console.print(f"   [green]answer:[/] {escape(item.accepted[0])}")
+    if with_answer and item.explanation:
+        console.print(f"   [dim]{escape(item.explanation.get(lang))}[/]")
+    return order
+
+
 def question(console: Console, q: Question, lang: str, *, with_answer: bool, seed: str = "") -> None:
     """`grade show qN`: the prompt, the quiz items, the linked exercises (and the answer).
 
     Options appear in the student's order for ``seed`` (the same letters as in the TUI).
     """
-    from grader.shuffle import LETTERS, option_order
-
     console.print(f"[bold]{q.id}[/] [dim]{escape(q.topic.get(lang))}[/]")
     console.print(escape(q.prompt.get(lang)))
     console.print()
     for i, item in enumerate(q.quiz, 1):
-        console.print(f"[bold]{i}.[/] {escape(item.shown_prompt(lang))} [dim]({item.kind})[/]")
-        for p, j in enumerate(option_order(seed, q.id, i - 1, item)):
-            option = item.options[j]
-            mark = ("[green]✓[/] " if option.correct else "  ") if with_answer else ""
-            console.print(f"   {mark}{LETTERS[p]}) {escape(option.text.get(lang))}")
-            if with_answer:
-                console.print(f"        [dim]{escape(option.explanation.get(lang))}[/]")
-        if with_answer and item.kind == "numeric":
-            console.print(f"   [green]answer:[/] {item.answer:g}" + (f" (± {item.tolerance:g})" if item.tolerance and item.decimals is None and item.relative is None else ""))
-        if with_answer and item.kind == "formula":
-            console.print(f"   [green]answer:[/] {escape(item.accepted[0])}")
-        if with_answer and item.explanation:
-            console.print(f"   [dim]{escape(item.explanation.get(lang))}[/]")
+        quiz_item(console, q, i - 1, item, lang, seed=seed, with_answer=with_answer)
     console.print()
     label = {"ru": "Упражнения", "en": "Exercises"}[lang]
     if q.exercises:

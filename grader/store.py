@@ -114,6 +114,7 @@ class Store:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(_SCHEMA)  # IF NOT EXISTS: also adds tables new in this version
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            _migrate_option_layout(conn)
         except sqlite3.DatabaseError as exc:
             raise StoreError(_corrupt(path, exc)) from None
         return cls(path, conn)
@@ -247,6 +248,31 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _migrate_option_layout(conn: sqlite3.Connection) -> None:
+    """Remap recorded choice answers once, when the bank's options moved (grader/option_moves.py).
+
+    A store without an ``option_layout`` holds answers in the old layout (a fresh one holds
+    none); the remap and the mark happen in one transaction, checked again inside it, so two
+    processes opening one old store cannot remap twice.
+    """
+    from grader.option_moves import MOVES, OPTION_LAYOUT
+
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'option_layout'").fetchone():
+        return
+    with _transaction(conn):
+        if conn.execute("SELECT 1 FROM meta WHERE key = 'option_layout'").fetchone():
+            return
+        for rowid, question, item, answer in conn.execute("SELECT id, question, item, answer FROM quiz_attempts").fetchall():
+            moves = MOVES.get((question, item))
+            try:
+                chosen = json.loads(answer)
+            except ValueError:
+                continue
+            if moves and isinstance(chosen, list) and all(isinstance(i, int) and 0 <= i < len(moves) for i in chosen):
+                conn.execute("UPDATE quiz_attempts SET answer = ? WHERE id = ?", (json.dumps(sorted(moves[i] for i in chosen)), rowid))
+        conn.execute("INSERT INTO meta VALUES ('option_layout', ?)", (str(OPTION_LAYOUT),))
 
 
 def _corrupt(path: Path, exc: object) -> str:

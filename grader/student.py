@@ -18,6 +18,7 @@ from typing import Any
 
 from grader.connection import Connection
 from grader.failures import Abort, ContractViolation, StudentRaised
+from grader.memory_probe import LargestTensor
 
 _handle_ids = itertools.count(1)
 
@@ -50,6 +51,20 @@ class Student:
         answer = self._request({"op": "call", "topic": self.topic, "name": name, "args": args, "kwargs": kwargs})
         self._record(Call(name, args, kwargs, answer["value"]))
         return answer["value"]
+
+    def call_measuring_memory(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, LargestTensor | None]:
+        """Call ``name`` and return (result, the largest tensor an operation allocated during the call).
+
+        The worker runs the call under ``grader.memory_probe``'s dispatch mode; None means that no
+        operation allocated a tensor.
+        """
+        answer = self._request({"op": "call", "topic": self.topic, "name": name, "args": args, "kwargs": kwargs, "memory": True})
+        self._record(Call(name, args, kwargs, answer["value"]))
+        try:
+            largest = LargestTensor.from_plain(answer.get("memory"))
+        except ValueError as exc:
+            raise Abort("crashed", f"the worker sent a malformed memory record: {exc}") from None
+        return answer["value"], largest
 
     def vjp(self, name: str, args: tuple[Any, ...], grad_outputs: Any, wrt: list[Any], **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """Call ``name`` and return (result, gradients): a vector-Jacobian product in the worker.

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grader import protocol
+from grader import memory_probe, protocol
 
 # Module prefixes the worker refuses to import: the verdict side of the grader (every one names
 # a module that exists; tests/test_worker_imports.py checks it).
@@ -188,7 +188,11 @@ class Dispatcher:
         torch.manual_seed(0)  # global randomness, if a submission uses it, is reproducible
         try:
             with torch.enable_grad() if vjp else torch.no_grad():
-                result = target(*args, **kwargs)
+                if request.get("memory"):
+                    with memory_probe.probe() as largest:  # only the forward call is measured
+                        result = target(*args, **kwargs)
+                else:
+                    result = target(*args, **kwargs)
                 if request.get("new"):
                     if isinstance(result, torch.nn.Module):
                         result = result.to(device)
@@ -208,6 +212,8 @@ class Dispatcher:
         answer: dict[str, Any] = {"value": value, "mutated": _mutated(snapshot, args, kwargs)}
         if grads is not None:
             answer["grads"] = grads
+        if request.get("memory"):
+            answer["memory"] = largest.largest.to_plain() if largest.largest is not None else None
         return answer
 
     def _vjp(self, vjp: dict[str, Any], result: Any, wrt_tensors: list[Any], instance: Any, args: list[Any]) -> Any:

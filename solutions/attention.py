@@ -1,4 +1,4 @@
-"""Reference solutions: attention (q43, q56–q63, q70, q71, q77)."""
+"""Reference solutions: attention (q43, q56–q63, q70–q72, q77–q79)."""
 
 from __future__ import annotations
 
@@ -69,3 +69,46 @@ def multi_head_attention(
     heads, _ = scaled_dot_product_attention(q, k, v, mask)  # (B, H, Lq, d)
     concat = heads.transpose(1, 2).reshape(b, lq, e)  # (B, Lq, E): head h in features [h·d, (h+1)·d)
     return concat @ out_proj_weight.T + out_proj_bias  # (B, Lq, E)
+
+
+def online_softmax_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, block_size: int = 64) -> Tensor:
+    """The output of scaled_dot_product_attention, computed block by block over the keys (q72).
+
+    q: (..., Lq, d), k: (..., Lk, d), v: (..., Lk, dv); mask: bool, broadcastable to
+    (..., Lq, Lk), True = may attend. Returns the output (..., Lq, dv) only. Online softmax
+    (FlashAttention, Dao et al. 2022): running maximum m, running sum l, running weighted sum acc;
+    no allocated tensor larger than (..., Lq, max(block_size, d, dv)) elements.
+    """
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    m = torch.full((*q.shape[:-1], 1), float("-inf"), dtype=q.dtype, device=q.device)  # (..., Lq, 1): no score seen yet
+    l = torch.zeros_like(m)  # noqa: E741 - the paper's name for the running sum
+    acc = torch.zeros((*q.shape[:-1], v.shape[-1]), dtype=q.dtype, device=q.device)  # (..., Lq, dv)
+    for start in range(0, k.shape[-2], block_size):
+        stop = start + block_size
+        s = q @ k[..., start:stop, :].transpose(-2, -1) * scale  # (..., Lq, b): only this block's scores
+        if mask is not None:
+            block_mask = mask if mask.shape[-1] == 1 else mask[..., start:stop]  # a view; a key axis of 1 broadcasts
+            s = s.masked_fill(~block_mask, float("-inf"))
+        # The maximum only shifts the exponent (it cancels in acc / l), so it carries no gradient.
+        m_new = torch.maximum(m, s.detach().amax(dim=-1, keepdim=True))
+        # A row that has seen only masked keys keeps m = -inf; shifting by 0 there avoids -inf - (-inf) = NaN.
+        shift = m_new.masked_fill(m_new == float("-inf"), 0.0)
+        rescale = torch.exp(m - shift)  # what was summed under the old maximum, moved to the new one (0 at the start)
+        p = torch.exp(s - shift)  # (..., Lq, b)
+        l = l * rescale + p.sum(dim=-1, keepdim=True)  # noqa: E741
+        acc = acc * rescale + p @ v[..., start:stop, :]
+        m = m_new
+    return acc / l  # (..., Lq, dv)
+
+
+def padding_mask(lengths: Tensor, max_len: int) -> Tensor:
+    """Bool key mask (B, max_len), True at the real tokens j < lengths[b] (right padding) (q78)."""
+    positions = torch.arange(max_len, device=lengths.device)  # (max_len,), on the lengths' device
+    return positions.unsqueeze(0) < lengths.unsqueeze(1)  # (B, max_len)
+
+
+def prefix_lm_mask(prefix_len: int, total_len: int) -> Tensor:
+    """Bool mask (total_len, total_len), True where query i may see key j: j < prefix_len or j ≤ i (q78, q79)."""
+    query = torch.arange(total_len).unsqueeze(1)  # (L, 1)
+    key = torch.arange(total_len).unsqueeze(0)  # (1, L)
+    return (key <= query) | (key < prefix_len)  # causal, plus the prefix columns every query sees

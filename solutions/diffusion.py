@@ -1,4 +1,4 @@
-"""Reference solutions: diffusion — DDPM, DDIM, guidance (q16–q19, q24, q25, q38).
+"""Reference solutions: diffusion — DDPM, DDIM, guidance, respacing (q16–q19, q24, q25, q38, q55).
 
 Time steps are 0-indexed as in diffusers: index 0 is the paper's t = 1, and
 alphas_cumprod[t] = ∏_{s≤t} (1 − betas[s]). Schedules are float64; results take the
@@ -121,3 +121,18 @@ def classifier_free_guidance(eps_uncond: Tensor, eps_cond: Tensor, scale: float 
     if isinstance(scale, Tensor):
         scale = scale.to(eps_uncond.dtype)  # an auxiliary tensor: the result keeps the data's dtype
     return eps_uncond + scale * (eps_cond - eps_uncond)
+
+
+def respaced_betas(alphas_cumprod: Tensor, timesteps: Tensor) -> Tensor:
+    """The betas of a shorter process that visits only ``timesteps`` (q38, q55).
+
+    improved-diffusion's SpacedDiffusion: for the kept steps t₀ < t₁ < … (timesteps: (K,)
+    int64, ascending), beta_i = 1 − ᾱ[t_i]/ᾱ[t_{i−1}] with ᾱ[t_{−1}] = 1, so that
+    cumprod(1 − beta) = alphas_cumprod[timesteps]. float64 (K,) on alphas_cumprod's device.
+    """
+    # float64 first: near ᾱ ≈ 1 the ratio is 1 − 1e-4, and 1 − ratio in float32 keeps few digits.
+    kept = alphas_cumprod.to(torch.float64)[timesteps]  # (K,): ᾱ at the kept steps
+    one = torch.ones(1, dtype=torch.float64, device=kept.device)
+    previous = torch.cat([one, kept[:-1]])  # (K,): ᾱ of the previous *kept* step, 1 before the first
+    # Not betas[timesteps]: one step of the short process covers all the skipped steps in between.
+    return 1 - kept / previous

@@ -84,3 +84,25 @@ def concat_condition(x: Tensor, labels: Tensor, num_classes: int) -> Tensor:
         b, _, h, w = x.shape
         onehot = onehot.reshape(b, num_classes, 1, 1).expand(b, num_classes, h, w)  # (B, K, H, W)
     return torch.cat([x, onehot], dim=1)
+
+
+def r1_penalty(discriminator: Callable[[Tensor], Tensor], real: Tensor, gamma: float | Tensor = 10.0) -> Tensor:
+    """R1 regularisation (Mescheder et al. 2018; StyleGAN2): gamma/2 · mean_b ‖∇_x D(x)_b‖² at the real samples (q14).
+
+    real: (B, ...); the discriminator is per-sample and returns (B,) or (B, 1). The squared
+    norm is over all non-batch dims; 0-d result in real's dtype. gamma: a number or a 0-d
+    tensor. The gradient is taken at a detached copy of real (real is left as it was);
+    differentiable w.r.t. the discriminator's parameters.
+    """
+    b = real.shape[0]
+    # A fresh leaf, as StyleGAN2's real_img_tmp = real_img.detach().requires_grad_(True): the
+    # caller's tensor keeps its flag and .grad, and no gradient flows back into the data.
+    x = real.detach().requires_grad_(True)
+    scores = discriminator(x).reshape(b)  # (B,), whether D returns (B,) or (B, 1)
+    # Sum, not mean: score b depends on x_b only, so ∂(Σ scores)/∂x_b is sample b's own gradient.
+    # create_graph=True: the penalty must train D, which needs the double backward.
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    squared_norms = grad.flatten(1).square().sum(dim=1)  # (B,): ‖∇_x D(x)_b‖² over all non-batch dims
+    if isinstance(gamma, Tensor):
+        gamma = gamma.to(real.dtype)  # an auxiliary number: the result keeps the data's dtype
+    return gamma / 2 * squared_norms.mean()  # the ½ of the papers: gamma is "R1 weight" in StyleGAN2 configs

@@ -1,4 +1,4 @@
-"""Reference solutions: lm — language-model training and generation (q73–q76, q81)."""
+"""Reference solutions: lm — language-model training and generation (q73–q76, q81, q82)."""
 
 from __future__ import annotations
 
@@ -122,3 +122,18 @@ def prepend_soft_prompt(input_embeds: Tensor, attention_mask: Tensor, soft_promp
         ignored = torch.full((batch, n), -100, dtype=labels.dtype, device=labels.device)  # no target for virtual tokens
         labels = torch.cat([ignored, labels], dim=1)  # (B, n+L)
     return embeds, mask, labels
+
+
+def completion_only_labels(input_ids: Tensor, attention_mask: Tensor, prompt_lengths: Tensor, ignore_index: int = -100) -> Tensor:
+    """Labels for instruction tuning: the loss on the response only (q82), as TRL's completion-only loss.
+
+    input_ids: (B, L) int64, right-padded; attention_mask: (B, L) int or bool; prompt_lengths:
+    (B,) int64. A new (B, L) int64 copy of input_ids with ignore_index on each row's first
+    prompt_lengths[b] positions and on padding (attention_mask == 0). Not shifted.
+    """
+    positions = torch.arange(input_ids.shape[1], device=input_ids.device)  # (L,)
+    in_prompt = positions < prompt_lengths.unsqueeze(1)  # (B, L): rows are right-padded, so the prompt starts at 0
+    padding = attention_mask == 0  # (B, L): works for int and bool masks alike
+    # masked_fill returns a new tensor: input_ids is untouched. No shift here: the causal LM
+    # loss compares logits[:, :-1] with labels[:, 1:] itself.
+    return input_ids.masked_fill(in_prompt | padding, ignore_index)

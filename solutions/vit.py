@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -40,3 +41,19 @@ def embed_patches(images: Tensor, patch_size: int, weight: Tensor, bias: Tensor,
     cls = cls_token.expand(images.shape[0], 1, -1)  # (B, 1, E): the same learned token for every image
     tokens = torch.cat([cls, tokens], dim=1)  # (B, N+1, E), CLS at position 0
     return tokens + pos_embed  # (N+1, E) broadcasts over the batch: patches are otherwise an unordered set
+
+
+def interpolate_pos_embed(pos_embed: Tensor, old_grid: tuple[int, int], new_grid: tuple[int, int], num_prefix_tokens: int = 1) -> Tensor:
+    """Position embeddings for another grid size (q42): timm's resample_abs_pos_embed, antialias=False.
+
+    pos_embed: (num_prefix_tokens + H·W, E), grid rows in row-major order; the prefix (CLS)
+    rows are kept, the grid is resized bicubically (align_corners=False) to new_grid in
+    pos_embed's dtype → (num_prefix_tokens + H'·W', E).
+    """
+    (h, w), (new_h, new_w) = old_grid, new_grid
+    e = pos_embed.shape[1]
+    prefix, grid = pos_embed[:num_prefix_tokens], pos_embed[num_prefix_tokens:]  # the CLS token has no place on the grid
+    grid = grid.reshape(1, h, w, e).permute(0, 3, 1, 2)  # (1, E, H, W): row i // W, column i % W; channels = embedding dims
+    grid = F.interpolate(grid, size=(new_h, new_w), mode="bicubic", align_corners=False, antialias=False)  # (1, E, H', W')
+    grid = grid.permute(0, 2, 3, 1).reshape(new_h * new_w, e)  # (H'·W', E), row-major again
+    return torch.cat([prefix, grid], dim=0)

@@ -148,6 +148,20 @@ def test_prairielearn_results(outdir, policy_file, class_json, tmp_path) -> None
         assert sum(t["points"] for t in doc["tests"]) == pytest.approx(s["score"], abs=1e-3)
 
 
+def test_classroom_results(outdir, policy_file, class_json, tmp_path) -> None:
+    export(outdir, "classroom", tmp_path / "cr", policy_file)
+    for name, s in students(class_json).items():
+        doc = json.loads((tmp_path / "cr" / name / "results.json").read_text())
+        # What autograding-grading-reporter reads: it adds each test's score against max_score.
+        assert doc["version"] == 1 and doc["max_score"] == pytest.approx(s["max_score"], abs=1e-3)
+        assert sum(t["score"] for t in doc["tests"]) == pytest.approx(s["score"], abs=1e-3)
+        assert doc["status"] == ("error" if name == "dave" else "pass" if s["score"] == s["max_score"] else "fail")
+        for t in doc["tests"]:
+            assert {"name", "status", "score", "message", "line_no"} <= set(t) and t["status"] in ("pass", "fail", "error")
+    bob = json.loads((tmp_path / "cr" / "bob" / "results.json").read_text())
+    assert any(t["status"] == "fail" and "diagnosis" in t["message"] for t in bob["tests"])
+
+
 def test_prairielearn_stays_under_one_megabyte(outdir) -> None:
     graded = read_outdir(outdir)
     carol = next(r for r in graded.students if r.student == "carol")
@@ -165,13 +179,16 @@ def test_export_of_a_folder_that_is_not_a_batch_output(tmp_path) -> None:
     assert proc.returncode == 2 and proc.stderr.startswith("Error: ") and "manifest.json" in proc.stderr
 
 
-@pytest.mark.parametrize("fmt", ["junit", "gradescope", "prairielearn"])
+@pytest.mark.parametrize("fmt", ["junit", "gradescope", "prairielearn", "classroom"])
 def test_single_run_prints_the_document(fmt: str) -> None:
     proc = run_grade(MASK, "--submission", "solutions", "--no-record", "--format", fmt)
     assert proc.returncode == 0, proc.stderr
     if fmt == "junit":
         root = ET.fromstring(proc.stdout)
         assert root.tag == "testsuites" and root.get("failures") == "0" and int(root.get("tests")) > 0
+    elif fmt == "classroom":
+        doc = json.loads(proc.stdout)
+        assert doc["status"] == "pass" and doc["tests"] and sum(t["score"] for t in doc["tests"]) == pytest.approx(doc["max_score"])
     else:
         doc = json.loads(proc.stdout)
         assert doc["score"] == (1 if fmt == "prairielearn" else doc["tests"] and sum(t["max_score"] for t in doc["tests"]))

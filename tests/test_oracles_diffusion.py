@@ -2,7 +2,7 @@
 
 Oracles: diffusers' DDPMScheduler / DDIMScheduler (their buffers replaced by float64 ones,
 since diffusers builds its schedules in float32), numpy.linspace, a naive math.cos loop,
-and torch.lerp (which is exactly the guidance formula).
+torch.lerp (which is exactly the guidance formula) and improved-diffusion's respacing loop.
 """
 
 from __future__ import annotations
@@ -226,6 +226,54 @@ def test_classifier_free_guidance_is_lerp(scale: float | str) -> None:
     _assert_close(ref.classifier_free_guidance(u, c, s), torch.lerp(u, c, s if isinstance(s, torch.Tensor) else torch.tensor(s, dtype=F64)), rtol=1e-12, atol=1e-12)
 
 
+# ----------------------------------------------------------------------------- respaced_betas
+
+
+def _improved_diffusion_respacing(alphas_cumprod: torch.Tensor, use_timesteps: set[int]) -> torch.Tensor:
+    """improved-diffusion's SpacedDiffusion.__init__ written out (respace.py): one pass over every
+    step, a new beta at each kept one from the last kept ᾱ."""
+    last_alpha_cumprod, new_betas = 1.0, []
+    for i, alpha_cumprod in enumerate(alphas_cumprod.tolist()):
+        if i in use_timesteps:
+            new_betas.append(1 - alpha_cumprod / last_alpha_cumprod)
+            last_alpha_cumprod = alpha_cumprod
+    return torch.tensor(new_betas, dtype=F64)
+
+
+RESPACINGS = {"every-10th": lambda t: list(range(0, t, 10)), "last-only": lambda t: [t - 1], "first-three": lambda t: [0, 1, 2], "uneven": lambda t: [3, 4, 17, t // 2, t - 2]}
+
+
+@pytest.mark.parametrize("schedule", ["linear-1000", "cosine-1000"])
+@pytest.mark.parametrize("respacing", sorted(RESPACINGS))
+def test_respaced_betas_match_improved_diffusion_and_keep_the_noise_levels(schedule: str, respacing: str) -> None:
+    alphas_cumprod = torch.cumprod(1 - SCHEDULES[schedule](), 0)
+    timesteps = torch.tensor(sorted(set(RESPACINGS[respacing](1000))))
+    got = ref.respaced_betas(alphas_cumprod, timesteps)
+    _assert_close(got, _improved_diffusion_respacing(alphas_cumprod, set(timesteps.tolist())), rtol=1e-12, atol=1e-15)
+    _assert_close(torch.cumprod(1 - got, 0), alphas_cumprod[timesteps], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+def test_respaced_betas_are_diffusers_ddpm_betas_between_custom_timesteps(schedule: str) -> None:
+    """diffusers' DDPMScheduler with custom time steps takes, for each step, current_beta_t =
+    1 − ᾱ_t/ᾱ_prev with ᾱ_prev of the previous *custom* step (its fixed_large variance)."""
+    betas = SCHEDULES[schedule]()
+    num_steps = len(betas)
+    timesteps = torch.tensor(sorted({0, 1, num_steps // 7, num_steps // 3, num_steps // 2, num_steps - 1}))
+    sched = _ddpm_scheduler(betas, variance_type="fixed_large")
+    sched.set_timesteps(timesteps=timesteps.flip(0).tolist())  # diffusers wants them descending
+    expected = torch.stack([sched._get_variance(int(t)) for t in timesteps]).to(F64)
+    _assert_close(ref.respaced_betas(sched.alphas_cumprod, timesteps), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_respaced_betas_of_a_float32_schedule_are_computed_in_float64() -> None:
+    alphas_cumprod = torch.cumprod(1 - ref.linear_beta_schedule(1000), 0).float()
+    timesteps = torch.arange(0, 1000, 20)
+    got = ref.respaced_betas(alphas_cumprod, timesteps)
+    assert got.dtype == F64
+    _assert_close(got, _improved_diffusion_respacing(alphas_cumprod.double(), set(timesteps.tolist())), rtol=1e-12, atol=1e-15)
+
+
 # ----------------------------------------------------------------------------- the properties accept other correct code
 #
 # Correct implementations written the way students (and diffusers) write them: the posterior
@@ -285,6 +333,11 @@ def _alt_ddim_step(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
     return out
 
 
+def _alt_respaced_betas(alphas_cumprod, timesteps):
+    """As improved-diffusion writes it: a loop over the kept steps, Python floats from a float64 copy."""
+    return _improved_diffusion_respacing(alphas_cumprod.double(), set(timesteps.tolist())).to(alphas_cumprod.device)
+
+
 def _alt_guidance(eps_uncond, eps_cond, scale):
     weight = scale.to(eps_uncond.dtype) if isinstance(scale, torch.Tensor) else torch.tensor(scale, dtype=eps_uncond.dtype)
     return torch.lerp(eps_uncond, eps_cond, weight)
@@ -298,6 +351,7 @@ ALTERNATIVES = {
     "diffusion.ddim_timesteps": _alt_ddim_timesteps,
     "diffusion.ddim_step": _alt_ddim_step,
     "diffusion.classifier_free_guidance": _alt_guidance,
+    "diffusion.respaced_betas": _alt_respaced_betas,
 }
 
 

@@ -4,7 +4,8 @@ Oracles: a naive per-token loop and Hugging Face's ``ForCausalLMLoss`` (loss); H
 logits warpers (filtering, and through them sampling); Hugging Face's greedy ``generate`` on a
 tiny randomly initialised GPT-2 and a naive loop on the course's mock model (decoding);
 Hugging Face's ``DataCollatorForLanguageModeling`` with a stand-in tokenizer (masking); a
-naive per-row construction (prompt tuning: PEFT is not a dependency of the course).
+naive per-row construction (prompt tuning: PEFT is not a dependency of the course); TRL's two
+completion-only collators written out (completion-only labels: TRL is not a dependency either).
 """
 
 from __future__ import annotations
@@ -280,3 +281,80 @@ def test_prepend_soft_prompt_matches_naive_rows(seed: int, mask_dtype: torch.dty
     w = torch.randn(got[0].shape, generator=g, dtype=torch.float64)
     (grad,) = torch.autograd.grad((got[0] * w).sum(), prompt)
     torch.testing.assert_close(grad, w[:, :n].sum(dim=0), rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- completion_only_labels
+#
+# TRL is not a dependency of the course: its completion-only collators are written out here.
+
+PAD, TEMPLATE = 0, [3, 4]  # pad id and the response template ("### Response:") as token ids
+
+
+def _examples(seed: int) -> list[tuple[list[int], list[int]]]:
+    """(prompt ids ending with the response template, response ids); ids 5… never collide with PAD or TEMPLATE."""
+    g = gs.generator(seed)
+    rows = []
+    for _ in range(int(torch.randint(1, 6, (1,), generator=g))):
+        instruction = torch.randint(5, 50, (int(torch.randint(0, 5, (1,), generator=g)),), generator=g).tolist()
+        response = torch.randint(5, 50, (int(torch.randint(0, 5, (1,), generator=g)),), generator=g).tolist()
+        rows.append((instruction + TEMPLATE, response))
+    return rows
+
+
+def _right_padded(examples: list[tuple[list[int], list[int]]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What a tokenizer's pad(padding_side="right") gives: input_ids, attention_mask, and the prompt lengths."""
+    length = max(len(p) + len(r) for p, r in examples)
+    ids = torch.tensor([p + r + [PAD] * (length - len(p) - len(r)) for p, r in examples])
+    mask = torch.tensor([[1] * (len(p) + len(r)) + [0] * (length - len(p) - len(r)) for p, r in examples])
+    return ids, mask, torch.tensor([len(p) for p, _ in examples])
+
+
+def _trl_template_collator(input_ids: torch.Tensor) -> torch.Tensor:
+    """TRL's DataCollatorForCompletionOnlyLM.torch_call: the language-modelling labels (padding →
+    -100, by pad id), then per row find the response template and ignore everything up to its end."""
+    labels = input_ids.clone()
+    labels[labels == PAD] = -100
+    for i in range(len(labels)):
+        start = next(j for j in range(labels.shape[1] - len(TEMPLATE) + 1) if input_ids[i, j : j + len(TEMPLATE)].tolist() == TEMPLATE)
+        labels[i, : start + len(TEMPLATE)] = -100
+    return labels
+
+
+def _trl_completion_mask_collator(examples: list[tuple[list[int], list[int]]]) -> torch.Tensor:
+    """Newer TRL (SFTTrainer's completion_only_loss): a completion_mask per example, padded with 0;
+    labels are -100 wherever the completion mask or the attention mask is 0."""
+    ids, mask, _ = _right_padded(examples)
+    completion = torch.tensor([[0] * len(p) + [1] * len(r) + [0] * (ids.shape[1] - len(p) - len(r)) for p, r in examples])
+    labels = ids.clone()
+    labels[mask == 0] = -100
+    labels[completion == 0] = -100
+    return labels
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("mask_dtype", [torch.int64, torch.bool])
+def test_completion_only_labels_match_both_trl_collators(seed: int, mask_dtype: torch.dtype) -> None:
+    examples = _examples(seed)
+    ids, mask, prompt_lengths = _right_padded(examples)
+    before = (ids.clone(), mask.clone(), prompt_lengths.clone())
+    got = ref.completion_only_labels(ids, mask.to(mask_dtype), prompt_lengths)
+    assert got.dtype == torch.int64 and got.data_ptr() != ids.data_ptr()
+    assert torch.equal(got, _trl_template_collator(ids))
+    assert torch.equal(got, _trl_completion_mask_collator(examples))
+    assert all(torch.equal(x, y) for x, y in zip((ids, mask, prompt_lengths), before))
+
+
+@pytest.mark.parametrize("ignore_index", [-100, -1, 7])
+def test_completion_only_labels_give_the_loss_on_the_response_only(ignore_index: int) -> None:
+    """With these labels causal_lm_loss averages over response tokens only: changing the logits
+    that predict prompt or padding tokens changes nothing."""
+    ids, mask, prompt_lengths = _right_padded([*_examples(3), ([9, 9, 3, 4], [11, 12, 13])])
+    labels = ref.completion_only_labels(ids, mask, prompt_lengths, ignore_index)
+    logits = torch.randn(*ids.shape, 50, generator=gs.generator(0), dtype=torch.float64)
+    targets = labels[:, 1:]
+    ignored = targets == ignore_index
+    assert (ignored | (targets == ids[:, 1:])).all()
+    perturbed = logits.clone()
+    perturbed[:, :-1][ignored] += 5.0  # the positions whose next token is prompt or padding
+    loss = ref.causal_lm_loss(logits, labels, ignore_index)
+    torch.testing.assert_close(ref.causal_lm_loss(perturbed, labels, ignore_index), loss, rtol=1e-12, atol=1e-12)

@@ -147,3 +147,11 @@ def test_sandbox_bwrap_without_bwrap_exits_2_with_the_fix(tmp_path) -> None:
     proc = run_grade(TARGET, "--submission", str(ROOT / "solutions"), "--sandbox", "bwrap", env={**os.environ, **env})
     assert proc.returncode == 2
     assert "apt-get install -y bubblewrap" in proc.stderr
+
+
+def test_unknown_worker_user_exits_2_with_the_fix(tmp_path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the worker user is taken only by a grader running as root")
+    env = {"GENLAB_WORKER_USER": "genlab-no-such-user", "GENLAB_PROGRESS": str(tmp_path / "p.sqlite3")}
+    proc = run_grade(TARGET, "--submission", str(ROOT / "solutions"), env=env)
+    assert proc.returncode == 2 and "genlab-no-such-user: no such user" in proc.stderr and "useradd" in proc.stderr

@@ -85,10 +85,11 @@ def test_position_warning_flags_keys_stuck_in_one_position() -> None:
     assert position_warning(spread) is None
 
 
-def test_check_bank_warns_but_passes() -> None:
+def test_check_bank_passes_with_the_position_check_on() -> None:
     proc = run_grade("check-bank")
     assert proc.returncode == 0, proc.stderr
     assert "all valid" in proc.stdout
+    assert "position" not in proc.stdout + proc.stderr  # the course's own bank spreads its keys
 
 
 def test_grade_show_uses_the_students_order(tmp_path) -> None:

@@ -77,3 +77,35 @@ def test_concurrent_writers(tmp_path) -> None:
     assert not errors
     with Store.open(path) as store:
         assert len(store.quiz_attempts()) == 100
+
+
+def test_answers_recorded_before_the_options_moved_are_remapped_once(tmp_path) -> None:
+    from grader.bank import load_bank
+    from grader.option_moves import MOVES
+    from grader.paths import bank_path
+
+    bank = load_bank(bank_path())
+    (qid, item), moves = next(iter(MOVES.items()))
+    old_correct = sorted(moves.index(i) for i in bank.question(qid).quiz[item].correct_options)  # where the keys were before
+    path = tmp_path / "old.sqlite3"
+    with Store.open(path) as store:
+        store.record_quiz_attempt(qid, item, old_correct, True, "en")
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM meta WHERE key = 'option_layout'")  # as a store written before layout 2
+    conn.commit()
+    conn.close()
+    for _ in range(2):  # the second open must not remap again
+        with Store.open(path) as store:
+            (attempt,) = store.quiz_attempts(qid)
+            assert attempt["answer"] == sorted(moves[i] for i in old_correct) != old_correct
+            assert bank.question(qid).quiz[item].check_choice(attempt["answer"])
+
+
+def test_a_fresh_store_records_answers_in_the_current_layout(tmp_path) -> None:
+    from grader.option_moves import MOVES
+
+    (qid, item), _moves = next(iter(MOVES.items()))
+    with Store.open(tmp_path / "new.sqlite3") as store:
+        store.record_quiz_attempt(qid, item, [1], False, "en")
+    with Store.open(tmp_path / "new.sqlite3") as store:
+        assert store.quiz_attempts(qid)[0]["answer"] == [1]

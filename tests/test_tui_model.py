@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.bank import BankError
+from grader.bank import BankError, parse_number
 from grader.store import GradingRun, Store
 from tests.test_tui_helpers import MINI_BANK_YAML, NOW, ROOT, course_bank, make_app, mini_bank, pilot_test
 from tui.bankcache import cached_bank, from_json, load_cached
@@ -21,7 +21,6 @@ from tui.progress import Progress, count_streak, file_hash
 from tui.scheduler import Reviews
 from tui.screens.course_map import CourseMapScreen, exact_id, matches
 from tui.screens.dashboard import bar
-from tui.widgets.answer import parse_number
 
 TUI = ROOT / "tui"
 

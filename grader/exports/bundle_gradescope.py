@@ -4,8 +4,11 @@ The zip holds ``setup.sh`` and ``run_autograder`` at its root and a copy of the 
 ``genlab/``. ``run_autograder`` always writes ``results/results.json``: when grading itself
 fails (a crash, the 10-minute limit) it writes a zero score that says why, so the student
 never sees Gradescope's bare "autograder failed". ``GENLAB_AUTOGRADER_ROOT`` replaces
-``/autograder`` (tests run the script on a fake tree); ``GENLAB_TARGETS`` limits grading to
-some exercises (space-separated; default every exercise).
+``/autograder`` (tests run the script on a fake tree). A submission of one notebook and no
+topic modules is graded as a notebook; ``GENLAB_TARGETS`` limits grading to
+some exercises (space-separated; default every exercise); ``GENLAB_SANDBOX`` picks the sandbox
+mode (default ``auto``). Run as root, as Gradescope does, every worker runs as ``nobody``
+(``GENLAB_WORKER_USER`` overrides), which cannot read ``/autograder/source`` or the results.
 """
 
 from __future__ import annotations
@@ -32,16 +35,35 @@ python3.11 -m venv /opt/genlab
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # Grades /autograder/submission and always writes /autograder/results/results.json.
+# The judge runs as root; every worker runs as the unprivileged user `nobody` (inside bubblewrap
+# where the container allows namespaces), to whom /autograder/source and /autograder/results
+# are unreadable: the worker gets a world-readable copy of the grader package and of the
+# submission, nothing else of the course.
 ROOT="${GENLAB_AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${GENLAB_PYTHON:-/opt/genlab/bin/python}"
 RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
-cd "$ROOT/source/genlab" || exit 0
+[ -d "$ROOT/source/genlab/grader" ] || exit 0
+WORK="$(mktemp -d)"
+cp -r "$ROOT/source/genlab/grader" "$WORK/grader"
+mkdir "$WORK/submission"
+[ -d "$ROOT/submission" ] && cp -r "$ROOT/submission/." "$WORK/submission/"
+chmod -R a+rX "$WORK"
+if [ "$(id -u)" = 0 ]; then
+  chmod 700 "$ROOT/source" "$ROOT/results"
+  export GENLAB_WORKER_USER="${GENLAB_WORKER_USER:-nobody}"
+fi
+if [ ! -d "$ROOT/submission" ]; then SUBMISSION="$ROOT/submission"; else SUBMISSION="$WORK/submission"; fi
+# A single notebook and no topic modules: grade the notebook (its catalog-named definitions).
+shopt -s nullglob
+MODULES=("$WORK"/submission/*.py); NOTEBOOKS=("$WORK"/submission/*.ipynb)
+if [ ${#MODULES[@]} -eq 0 ] && [ ${#NOTEBOOKS[@]} -eq 1 ]; then SUBMISSION="${NOTEBOOKS[0]}"; fi
 if [ -n "${GENLAB_TARGETS:-}" ]; then TARGETS=($GENLAB_TARGETS); else TARGETS=(--all); fi
 OUT="$(mktemp)"; ERR="$(mktemp)"
+cd "$WORK" || exit 0
 # Gradescope's default limits: 10 minutes and 768 MB; leave room to write the fallback.
-GENLAB_COURSE="$ROOT/source/genlab" timeout -k 5 540 "$PYTHON" -m grader "${TARGETS[@]}" \
-  --submission "$ROOT/submission" --device cpu --no-record --memory-mb 512 --format gradescope >"$OUT" 2>"$ERR"
+PYTHONPATH="$WORK" GENLAB_COURSE="$ROOT/source/genlab" timeout -k 5 540 "$PYTHON" -m grader "${TARGETS[@]}" \
+  --submission "$SUBMISSION" --device cpu --no-record --memory-mb 512 --sandbox "${GENLAB_SANDBOX:-auto}" --format gradescope >"$OUT" 2>"$ERR"
 if "$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1])); assert isinstance(d.get("tests"), list)' "$OUT" 2>/dev/null; then
   cp "$OUT" "$RESULTS"
 else
@@ -52,6 +74,7 @@ message = "genlab could not grade this submission (it crashed the grader or ran 
 json.dump({"score": 0, "output": message, "stdout_visibility": "hidden", "tests": []}, open(sys.argv[2], "w"))
 PY
 fi
+rm -rf "$WORK" "$OUT" "$ERR"
 exit 0
 """
 

@@ -1,17 +1,17 @@
-"""`grade export` and `grade --format junit|gradescope|prairielearn`: pick the format module, write."""
+"""`grade export` and `grade --format junit|gradescope|prairielearn|classroom`: pick the format module, write."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from grader.errors import UsageError
-from grader.exports import csv_format, gradescope, json_format, junit, prairielearn
+from grader.exports import classroom, csv_format, gradescope, json_format, junit, prairielearn
 from grader.exports.classdata import ScoredClass, score_class
 from grader.exports.outdir import read_outdir
 from grader.exports.policy import Policy
 
 CLASS_FORMATS = {"csv": csv_format.render, "json": json_format.render, "junit": junit.render}
-STUDENT_FORMATS = {"gradescope": gradescope.render, "prairielearn": prairielearn.render}
+STUDENT_FORMATS = {"gradescope": gradescope.render, "prairielearn": prairielearn.render, "classroom": classroom.render}
 
 
 def render_single(scored: ScoredClass, fmt: str) -> str:

@@ -46,6 +46,7 @@ def _histogram(percents: list[float]) -> str:
     ax.hist(percents, bins=[i * 10 for i in range(11)], color="#4c72b0", edgecolor="white")
     ax.set_xlabel("score (%)")
     ax.set_ylabel("students")
+    ax.yaxis.get_major_locator().set_params(integer=True)  # a count of students has no 0.2
     ax.set_title("Score distribution")
     return _svg(fig)
 
@@ -83,8 +84,8 @@ def render(scored: ScoredClass, stats: ClassStats) -> str:
     parts.append("<h2>Students</h2><table><tr><th>student</th><th>score</th><th>max</th><th>%</th><th>failures</th></tr>")
     for i, s in enumerate(scored.students):
         failed = [e for e in s.exercises if e.status != "passed"]
-        link = f"<a href='#s{i}'>{len(failed)} exercises</a>" if failed else "none"
-        parts.append(f'<tr data-student="{escape(s.student)}" data-score="{s.points:g}" data-max="{s.max_points:g}" data-percent="{s.percent}"><td>{escape(s.student)}</td><td class="num">{s.points:g}</td><td class="num">{s.max_points:g}</td><td class="num">{s.percent:.1f}</td><td>{link}</td></tr>')
+        link = f"<a href='#s{i}'>{len(failed)} exercise{'s' if len(failed) > 1 else ''}</a>" if failed else "none"
+        parts.append(f'<tr data-student="{escape(s.student)}" data-score="{s.points:g}" data-max="{s.max_points:g}" data-percent="{s.percent}"><td>{escape(s.student)}</td><td class="num">{round(s.points, 2):g}</td><td class="num">{s.max_points:g}</td><td class="num">{s.percent:.1f}</td><td>{link}</td></tr>')
     parts.append("</table>")
     for i, s in enumerate(scored.students):
         failed = [e for e in s.exercises if e.status != "passed"]
@@ -94,7 +95,7 @@ def render(scored: ScoredClass, stats: ClassStats) -> str:
         if s.message:
             parts.append(f"<p class='failed'>{escape(s.message)}</p>")
         for e in failed:
-            parts.append(f"<h4>{escape(e.id)} — {escape(e.status.replace('_', ' '))}, {e.points:g}/{e.max_points:g}</h4>")
+            parts.append(f"<h4>{escape(e.id)} — {escape(e.status.replace('_', ' '))}, {round(e.points, 2):g}/{e.max_points:g}</h4>")
             if e.result and e.result.message:
                 parts.append(f"<p>{escape(e.result.message)}</p>")
             for p in e.properties:

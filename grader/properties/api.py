@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from grader.failures import PropertyFailure
+from grader.memory_probe import LargestTensor
 from grader.student import Call, Student
 from grader.tensors import allclose, describe_inputs, difference
 
@@ -127,6 +128,12 @@ class Context:
         """Construct the student's class of this exercise (a class exercise)."""
         return self.student.new(self.exercise.name, *args, **kwargs)
 
+    def call_measuring_memory(self, *args: Any, **kwargs: Any) -> tuple[Any, LargestTensor | None]:
+        """Call the student's function and also get the largest tensor any operation allocated
+        during the call (views and in-place writes do not count; see ``grader.memory_probe``).
+        Pair it with :meth:`assert_allocation_at_most`."""
+        return self.student.call_measuring_memory(self.exercise.name, args, kwargs)
+
     def ref(self, *args: Any, **kwargs: Any) -> Any:
         """The reference implementation of this exercise, called in the judge."""
         return self.ref_impl()(*args, **kwargs)
@@ -172,6 +179,19 @@ class Context:
     def fail(self, message: str, *, inputs: dict[str, Any] | None = None) -> None:
         """Fail the property; names a known mistake when the last call's output matches one."""
         raise PropertyFailure(message, details=describe_inputs(inputs or {}), diagnosis=self.diagnose())
+
+    def assert_allocation_at_most(self, largest: LargestTensor | None, bound: int, *, bound_text: str, inputs: dict[str, Any]) -> None:
+        """Fail unless the largest tensor allocated has at most ``bound`` elements.
+
+        ``bound_text`` says where the bound comes from ("(..., Lq, max(block_size, d, dv)) =
+        (2, 16, 8)"). The failure carries no diagnosis: known mistakes are recognised by the
+        values they return, and a call over its memory bound may return the right values.
+        """
+        if largest is not None and largest.numel > bound:
+            raise PropertyFailure(
+                f"your code allocated {largest.describe()}; the bound is {bound} elements, {bound_text}",
+                details=describe_inputs(inputs),
+            )
 
     def check(self, condition: bool, message: str, *, inputs: dict[str, Any] | None = None) -> None:
         """Fail with ``message`` unless ``condition`` holds."""

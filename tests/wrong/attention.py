@@ -7,6 +7,9 @@ import math
 import torch
 
 from grader.properties import attention as props
+from grader.properties.attention import online_softmax_attention as online
+from grader.properties.attention import padding_mask as padding
+from grader.properties.attention import prefix_lm_mask as prefix
 
 
 def sdpa_float32_internally(q, k, v, mask=None):
@@ -119,4 +122,73 @@ CAUGHT_BY |= {
     (M, "matches_torch_multihead_attention"): props._mha_weights_not_transposed,
     (M, "matches_reference"): props._mha_scaled_by_model_dim,
     (M, "gradients_match"): mha_kv_detached,
+}
+
+
+def online_materialized(q, k, v, mask=None, block_size=64):
+    """Right values, but builds the full (..., Lq, Lk) score matrix first and then loops over its blocks."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    m = scores.amax(-1, keepdim=True)
+    total, acc = 0, 0
+    for start in range(0, k.shape[-2], block_size):
+        p = torch.exp(scores[..., start : start + block_size] - m)
+        total = total + p.sum(-1, keepdim=True)
+        acc = acc + p @ v[..., start : start + block_size, :]
+    return acc / total
+
+
+def online_float32_internally(q, k, v, mask=None, block_size=64):
+    """Right values within float32 precision, computed and returned in float32."""
+    return online._online(q.float(), k.float(), v.float(), mask, block_size)
+
+
+def online_kv_detached(q, k, v, mask=None, block_size=64):
+    """Right values, but no gradient reaches k and v."""
+    return online._online(q, k.detach(), v.detach(), mask, block_size)
+
+
+def padding_long_mask(lengths, max_len):
+    """Right pattern, but an int64 0/1 tensor instead of torch.bool."""
+    return (torch.arange(max_len).unsqueeze(0) < lengths.unsqueeze(1)).long()
+
+
+def prefix_float_mask(prefix_len, total_len):
+    """Right pattern, but a float 1/0 tensor instead of torch.bool."""
+    return prefix._loop(prefix_len, total_len).float()
+
+
+def prefix_strictly_causal(prefix_len, total_len):
+    """Hides the diagonal after the prefix: a token cannot see itself."""
+    i, j = torch.arange(total_len).unsqueeze(1), torch.arange(total_len).unsqueeze(0)
+    return (j < i) | (j < prefix_len)
+
+
+OS = "attention.online_softmax_attention"
+CAUGHT_BY |= {
+    (OS, "matches_softmax_attention"): online._sum_not_rescaled,
+    (OS, "leading_masked_keys"): online._nan_on_masked_block,
+    (OS, "shift_invariant"): online._max_initialised_with_zero,
+    (OS, "memory_bounded"): online_materialized,
+    (OS, "dtype_contract"): online_float32_internally,
+    (OS, "matches_reference"): online._blocks_normalised_separately,
+    (OS, "gradients_match"): online_kv_detached,
+}
+
+P = "attention.padding_mask"
+CAUGHT_BY |= {
+    (P, "returns_bool_mask"): padding_long_mask,
+    (P, "true_before_length"): padding._off_by_one,
+    (P, "hides_padding_as_key_mask"): padding._opposite_polarity,
+    (P, "matches_reference"): padding._left_padded,
+}
+
+X = "attention.prefix_lm_mask"
+CAUGHT_BY |= {
+    (X, "returns_bool_mask"): prefix_float_mask,
+    (X, "every_query_sees_the_prefix"): prefix._prefix_off_by_one,
+    (X, "causal_after_the_prefix"): prefix._prefix_queries_see_everything,
+    (X, "ends_are_causal_and_full"): prefix_strictly_causal,
+    (X, "matches_reference"): prefix._opposite_polarity,
 }

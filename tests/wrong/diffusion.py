@@ -119,6 +119,13 @@ def cfg_promoting(eps_uncond, eps_cond, scale):
     return eps_uncond + scale * (eps_cond - eps_uncond)
 
 
+def respaced_in_float32(alphas_cumprod, timesteps):
+    """The ratio in the schedule's float32, cast to float64 only at the end: tiny betas lose their digits."""
+    kept = alphas_cumprod[timesteps]
+    previous = torch.cat([torch.ones(1, dtype=kept.dtype, device=kept.device), kept[:-1]])
+    return (1 - kept / previous).double()
+
+
 LINEAR = "diffusion.linear_beta_schedule"
 COSINE = "diffusion.cosine_beta_schedule"
 Q = "diffusion.q_sample"
@@ -126,6 +133,7 @@ DDPM = "diffusion.ddpm_step"
 TIMESTEPS = "diffusion.ddim_timesteps"
 DDIM = "diffusion.ddim_step"
 CFG = "diffusion.classifier_free_guidance"
+RESPACED = "diffusion.respaced_betas"
 
 CAUGHT_BY = {
     (LINEAR, "shape_dtype_endpoints"): props._linear_float32,
@@ -165,4 +173,9 @@ CAUGHT_BY = {
     (CFG, "gradients"): cfg_scale_detached,
     (CFG, "matches_reference"): props._cfg_ho_salimans,
     (CFG, "dtype_contract"): cfg_promoting,
+    (RESPACED, "cumprod_gives_the_kept_alphas"): props._respaced_betas_at_timesteps,
+    (RESPACED, "every_step_kept_gives_the_original_betas"): props._respaced_difference,
+    (RESPACED, "one_kept_step_jumps_from_clean_data"): props._respaced_betas_at_timesteps,
+    (RESPACED, "float64_for_a_float32_schedule"): respaced_in_float32,
+    (RESPACED, "matches_reference"): props._respaced_prev_wraps_around,
 }

@@ -78,7 +78,48 @@ def cond_onehot_float64(x, labels, num_classes):
     return torch.cat([x, onehot], dim=1)
 
 
+def _r1_grad(discriminator, real):
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)
+    return grad.flatten(1)
+
+
+def r1_summed_over_batch(discriminator, real, gamma=10.0):
+    """Sums the per-sample squared norms instead of averaging them."""
+    return gamma / 2 * _r1_grad(discriminator, real).square().sum()
+
+
+def r1_no_create_graph(discriminator, real, gamma=10.0):
+    """Right value, but the input-gradient has no graph: D cannot learn from the penalty."""
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(x).sum(), x)
+    return gamma / 2 * grad.flatten(1).square().sum(dim=1).mean()
+
+
+def r1_gamma_as_float(discriminator, real, gamma=10.0):
+    """Right value, but float(gamma) cuts a tensor gamma from the graph."""
+    return float(gamma) / 2 * _r1_grad(discriminator, real).square().sum(dim=1).mean()
+
+
+def r1_float32_result(discriminator, real, gamma=10.0):
+    return (gamma / 2 * _r1_grad(discriminator, real).square().sum(dim=1).mean()).float()
+
+
+def r1_of_sigmoid(discriminator, real, gamma=10.0):
+    """Penalises the gradient of D's probability sigmoid(D(x)) instead of its logit."""
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(torch.sigmoid(discriminator(x)).sum(), x, create_graph=True)
+    return gamma / 2 * grad.flatten(1).square().sum(dim=1).mean()
+
+
+def r1_half_detached(discriminator, real, gamma=10.0):
+    """Right value, but one factor of the square is detached: half the parameter gradient."""
+    grad = _r1_grad(discriminator, real)
+    return gamma / 2 * (grad * grad.detach()).sum(dim=1).mean()
+
+
 D, G, P, M, C = "gan.discriminator_loss", "gan.generator_loss", "gan.gradient_penalty", "gan.minibatch_stddev", "gan.concat_condition"
+R1 = "gan.r1_penalty"
 CAUGHT_BY = {
     (D, "known_answer"): props._d_halved,
     (D, "finite_for_extreme_logits"): props._d_log_of_sigmoid,
@@ -111,4 +152,12 @@ CAUGHT_BY = {
     (C, "gradient_reaches_x"): cond_x_detached,
     (C, "matches_reference"): props._cond_onehot_first,
     (C, "dtype_contract"): cond_onehot_float64,
+    (R1, "linear_discriminator_known_value"): props._r1_no_half,
+    (R1, "taken_at_the_real_samples"): props._r1_grad_of_mean,
+    (R1, "mean_of_per_sample_penalties"): r1_summed_over_batch,
+    (R1, "differentiable_in_discriminator_parameters"): r1_no_create_graph,
+    (R1, "gamma_may_be_a_tensor"): r1_gamma_as_float,
+    (R1, "dtype_contract"): r1_float32_result,
+    (R1, "matches_reference"): r1_of_sigmoid,
+    (R1, "discriminator_gradients_match"): r1_half_detached,
 }

@@ -136,8 +136,21 @@ def soft_prompt_no_cast(input_embeds, attention_mask, soft_prompt, labels=None):
     return embeds, mask, labels
 
 
+def labels_hardcoded_minus_100(input_ids, attention_mask, prompt_lengths, ignore_index=-100):
+    """Ignores the ignore_index argument: always -100."""
+    return props._labels_with(input_ids, attention_mask, prompt_lengths, -100)
+
+
+def labels_in_place(input_ids, attention_mask, prompt_lengths, ignore_index=-100):
+    """Right labels, written into input_ids itself (the caller's ids are destroyed)."""
+    positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+    input_ids.masked_fill_((positions < prompt_lengths.unsqueeze(1)) | (attention_mask == 0), ignore_index)
+    return input_ids
+
+
 LOSS, FILTER, SAMPLE = "lm.causal_lm_loss", "lm.filter_logits", "lm.sample_next_token"
 DECODE, MLM, SOFT = "lm.greedy_decode", "lm.mask_tokens", "lm.prepend_soft_prompt"
+COMPLETION = "lm.completion_only_labels"
 CAUGHT_BY = {
     (LOSS, "last_position_and_first_label_unused"): props._loss_no_shift,
     (LOSS, "perfect_predictor_has_zero_loss"): props._loss_shift_reversed,
@@ -179,4 +192,10 @@ CAUGHT_BY = {
     (SOFT, "gradients_reach_the_soft_prompt"): soft_prompt_detached,
     (SOFT, "dtype_contract"): soft_prompt_no_cast,
     (SOFT, "matches_reference"): props._soft_prompt_mask_zeros,
+    (COMPLETION, "prompt_positions_ignored"): props._labels_left_padding,
+    (COMPLETION, "padding_ignored"): props._labels_padding_kept,
+    (COMPLETION, "response_tokens_kept"): props._labels_pre_shifted,
+    (COMPLETION, "known_labels_for_any_ignore_index"): labels_hardcoded_minus_100,
+    (COMPLETION, "dtype_contract"): labels_in_place,
+    (COMPLETION, "matches_reference"): props._labels_first_response_ignored,
 }

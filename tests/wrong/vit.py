@@ -57,7 +57,29 @@ def embed_no_bias(images, patch_size, weight, bias, cls_token, pos_embed):
     return torch.cat([cls_token.expand(images.shape[0], 1, -1), tokens], dim=1) + pos_embed
 
 
+def pos_cls_dropped(pos_embed, old_grid, new_grid, num_prefix_tokens=1):
+    """Returns only the resized grid: the CLS row is lost."""
+    return props._resize(pos_embed, old_grid, new_grid, num_prefix_tokens)[num_prefix_tokens:]
+
+
+def pos_float32_result(pos_embed, old_grid, new_grid, num_prefix_tokens=1):
+    """Resizes in float32 (as timm does) and never casts back."""
+    return props._resize(pos_embed.float(), old_grid, new_grid, num_prefix_tokens)
+
+
+def pos_float32_inside(pos_embed, old_grid, new_grid, num_prefix_tokens=1):
+    """timm's way: resize in float32, cast back to the input's dtype (float64 loses its digits)."""
+    return props._resize(pos_embed.float(), old_grid, new_grid, num_prefix_tokens).to(pos_embed.dtype)
+
+
+def pos_prefix_detached(pos_embed, old_grid, new_grid, num_prefix_tokens=1):
+    """Right values, but the prefix rows are cut from the graph (no gradient reaches the CLS token)."""
+    out = props._resize(pos_embed, old_grid, new_grid, num_prefix_tokens)
+    return torch.cat([out[:num_prefix_tokens].detach(), out[num_prefix_tokens:]])
+
+
 P, U, M = "vit.patchify", "vit.unpatchify", "vit.embed_patches"
+PE = "vit.interpolate_pos_embed"
 CAUGHT_BY = {
     (P, "patch_is_image_block"): props._patchify_channel_first,
     (P, "known_answer"): props._patchify_no_permute,
@@ -75,6 +97,14 @@ CAUGHT_BY = {
     (M, "dtype_contract"): embed_float32,
     (M, "matches_reference"): embed_no_bias,
     (M, "gradients_match"): embed_cls_detached,
+    (PE, "prefix_rows_kept"): pos_cls_dropped,
+    (PE, "equal_grids_change_nothing"): props._pos_cls_in_grid,
+    (PE, "embedding_dims_resized_independently"): props._pos_no_permute,
+    (PE, "row_major_grid"): props._pos_column_major,
+    (PE, "dtype_contract"): pos_float32_result,
+    (PE, "float64_interpolated_in_float64"): pos_float32_inside,
+    (PE, "matches_reference"): props._pos_align_corners,
+    (PE, "gradients_match"): pos_prefix_detached,
 }
 
 # More wrong variants, each caught by the named property (checked in tests/test_oracles_vit.py).

@@ -10,21 +10,9 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from grader.bank import QuizItem
+from grader.bank import QuizItem, parse_number
 from tui.i18n import t
 from tui.widgets.feedback import Feedback
-
-
-def parse_number(text: str) -> float | None:
-    """A number as students type it: '0.5', '0,5' (Russian decimal comma), '1e-3', '1/2'."""
-    text = text.strip().replace(",", ".").replace("−", "-").replace(" ", "")
-    try:
-        if "/" in text:
-            num, den = text.split("/", 1)
-            return float(num) / float(den)
-        return float(text)
-    except (ValueError, ZeroDivisionError):
-        return None
 
 
 class AnswerItem(VerticalScroll, can_focus=False):

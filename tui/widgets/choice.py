@@ -138,8 +138,7 @@ class ChoiceItem(VerticalScroll, can_focus=False):
         self.post_message(self.Answered(self.index, answer, correct))
 
     def is_correct(self, answer: list[int]) -> bool:
-        right = set(self.item.correct_options)
-        return set(answer) == right if self.multiple else len(answer) == 1 and answer[0] in right
+        return self.item.check_choice(answer)
 
     # ------------------------------------------------------------------ drawing
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from grader.strategies import attend_masks, dims, float_dtypes, make_tensor, seeds
+from grader.strategies import attend_masks, batch_shapes, dims, float_dtypes, make_tensor, seeds
 
 
 @st.composite
@@ -54,3 +54,42 @@ def mha_inputs(draw: st.DrawFn, *, mask_kind: str | None = None, min_batch: int 
         "mask": mask,
     }
 
+
+
+@st.composite
+def online_attention_inputs(draw: st.DrawFn, *, min_lk: int = 1, max_lk: int = 12, mask_kind: str | None = None, mask_kinds: tuple[str, ...] = ("none", "full", "2d", "keys"), dtype: torch.dtype | None = None) -> dict[str, Any]:
+    """q (..., Lq, d), k (..., Lk, d), v (..., Lk, dv) with the same batch dims, a block_size that
+    usually splits the keys into several blocks (the last one often partial) and a bool mask.
+
+    ``mask_kind``: "none", "full" (..., Lq, Lk), "2d" (Lq, Lk) shared by the batch, or "keys"
+    (..., 1, Lk), a key-padding mask broadcast over the queries; drawn from ``mask_kinds`` when None. Every query
+    row keeps at least one key (fully masked rows are outside the contract).
+    """
+    batch = draw(batch_shapes())
+    lq, lk, d, dv = draw(dims(1, 6)), draw(dims(min_lk, max_lk)), draw(dims(1, 6)), draw(dims(1, 6))
+    dtype = dtype or draw(float_dtypes())
+    seed = draw(seeds())
+    kind = mask_kind or draw(st.sampled_from(mask_kinds))
+    mask_shape = {"full": (*batch, lq, lk), "2d": (lq, lk), "keys": (*batch, 1, lk)}.get(kind)
+    return {
+        "q": make_tensor((*batch, lq, d), dtype, seed),
+        "k": make_tensor((*batch, lk, d), dtype, seed + 1),
+        "v": make_tensor((*batch, lk, dv), dtype, seed + 2),
+        "mask": None if mask_shape is None else attend_masks(mask_shape, seed + 3),
+        "block_size": draw(dims(1, lk + 1)),
+    }
+
+
+@st.composite
+def padding_lengths(draw: st.DrawFn, *, max_batch: int = 5, max_len: int = 8) -> tuple[torch.Tensor, int]:
+    """(lengths int64 (B,), max_len) with 1 ≤ lengths[b] ≤ max_len."""
+    size = draw(dims(1, max_len))
+    lengths = draw(st.lists(dims(1, size), min_size=1, max_size=max_batch))
+    return torch.tensor(lengths, dtype=torch.int64), size
+
+
+@st.composite
+def prefix_sizes(draw: st.DrawFn, *, max_len: int = 8) -> tuple[int, int]:
+    """(prefix_len, total_len) with 0 ≤ prefix_len ≤ total_len and total_len ≥ 1."""
+    total = draw(dims(1, max_len))
+    return draw(st.integers(0, total)), total

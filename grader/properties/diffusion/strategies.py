@@ -152,3 +152,18 @@ def guidance_inputs(draw: st.DrawFn, *, scale_kind: str | None = None, tied: boo
         scale = make_tensor(scale_shape, scale_dtype, seed + 2, low=-2.0, high=15.0)
     return {"eps_uncond": make_tensor(shape, dtype, seed), "eps_cond": make_tensor(shape, dtype, seed + 1), "scale": scale}
 
+
+
+@st.composite
+def respacing_inputs(draw: st.DrawFn, *, min_steps: int = 1) -> dict[str, Any]:
+    """alphas_cumprod (T,) float32 or float64 from a drawn schedule (its float64 betas kept for
+    known answers) and the kept time steps: ascending, unique, either a random subset or evenly
+    spaced as improved-diffusion's space_timesteps (round(linspace(0, T − 1, K)))."""
+    betas = draw(beta_schedules(min_steps=min_steps))
+    num_steps = len(betas)
+    k = draw(st.integers(1, num_steps))
+    if draw(st.booleans()):
+        timesteps = torch.randperm(num_steps, generator=generator(draw(seeds())))[:k].sort().values
+    else:
+        timesteps = torch.linspace(0, num_steps - 1, k, dtype=torch.float64).round().long().unique()
+    return {"alphas_cumprod": torch.cumprod(1 - betas, dim=0).to(draw(float_dtypes())), "timesteps": timesteps, "betas": betas}

@@ -13,6 +13,7 @@ from grader.properties.gan import generator_loss as generator_loss
 from grader.properties.gan import gradient_penalty as gradient_penalty
 from grader.properties.gan import minibatch_stddev as minibatch_stddev
 from grader.properties.gan import concat_condition as concat_condition
+from grader.properties.gan import r1_penalty as r1_penalty
 # isort: on
 
 # Known mistakes and helpers that tests/wrong/ builds its wrong implementations from.
@@ -37,3 +38,9 @@ from grader.properties.gan.minibatch_stddev import _mbstd_prepended as _mbstd_pr
 from grader.properties.gan.minibatch_stddev import _mbstd_unbiased as _mbstd_unbiased
 from grader.properties.gan.minibatch_stddev import _mbstd_whole_batch as _mbstd_whole_batch
 from grader.properties.gan.minibatch_stddev import _stddev_with as _stddev_with
+from grader.properties.gan.r1_penalty import _r1_gp_form as _r1_gp_form
+from grader.properties.gan.r1_penalty import _r1_grad_of_mean as _r1_grad_of_mean
+from grader.properties.gan.r1_penalty import _r1_mean_over_features as _r1_mean_over_features
+from grader.properties.gan.r1_penalty import _r1_no_half as _r1_no_half
+from grader.properties.gan.r1_penalty import _r1_norm_not_squared as _r1_norm_not_squared
+from grader.properties.gan.r1_penalty import _r1_with as _r1_with

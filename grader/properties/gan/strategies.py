@@ -75,3 +75,15 @@ def condition_inputs(draw: st.DrawFn, *, images: bool | None = None) -> dict[str
         "labels": torch.randint(0, k, (b,), generator=generator(seed + 1)),
         "num_classes": k,
     }
+
+
+@st.composite
+def r1_inputs(draw: st.DrawFn, *, images: bool | None = None, min_batch: int = 1) -> dict[str, Any]:
+    """real: (B, D) or (B, C, H, W); gamma (a number); a seed for the discriminator."""
+    b = draw(dims(min_batch, 6))
+    shape = (b, *draw(vector_or_image_shapes(images=images)))
+    return {
+        "real": make_tensor(shape, draw(float_dtypes()), draw(seeds())),
+        "gamma": draw(st.sampled_from((10.0, 1.0, 0.5, 3.0))),
+        "critic_seed": draw(seeds()),
+    }

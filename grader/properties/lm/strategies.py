@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from grader.strategies import dims, float_dtypes, generator, make_tensor, seeds
 
-__all__ = ["MASK_DTYPES", "causal_lm_inputs", "decode_inputs", "dims", "filter_logits_inputs", "float_dtypes", "generator", "make_tensor", "mlm_batch", "mlm_inputs", "sampling_settings", "seeds", "soft_prompt_inputs", "token_ids", "top_p_margin"]
+__all__ = ["MASK_DTYPES", "causal_lm_inputs", "completion_inputs", "decode_inputs", "dims", "filter_logits_inputs", "float_dtypes", "generator", "make_tensor", "mlm_batch", "mlm_inputs", "sampling_settings", "seeds", "soft_prompt_inputs", "token_ids", "top_p_margin"]
 
 
 def token_ids(shape: tuple[int, ...], vocab_size: int, seed: int, *, exclude: int | None = None) -> torch.Tensor:
@@ -141,4 +141,22 @@ def soft_prompt_inputs(draw: st.DrawFn, *, with_labels: bool | None = None) -> d
         "attention_mask": mask.to(mask_dtype),
         "soft_prompt": make_tensor((n, emb), dtype, seed + 1),
         "labels": token_ids((b, length), 50, seed + 3).masked_fill(~mask, -100) if use_labels else None,
+    }
+
+
+@st.composite
+def completion_inputs(draw: st.DrawFn, *, ignore_index: bool = False) -> dict[str, Any]:
+    """input_ids (B, L) int64 with pad id 0 on padding, a right-padded attention_mask (B, L), int64
+    or bool, prompt_lengths (B,) int64 from 0 to each row's number of real tokens; ignore_index
+    -100 or (ignore_index=True) one of -1, 0 and 7 (an id that also occurs as a token)."""
+    b, length, seed = draw(dims(1, 4)), draw(dims(1, 8)), draw(seeds())
+    g = generator(seed + 1)
+    real = torch.randint(1, length + 1, (b,), generator=g)  # at least one real token per row
+    mask = torch.arange(length) < real[:, None]  # (B, L): True on real tokens, padding on the right
+    prompt_lengths = (torch.rand(b, generator=g, dtype=torch.float64) * (real + 1)).long().clamp(max=real)
+    return {
+        "input_ids": token_ids((b, length), 50, seed).masked_fill(~mask, 0),
+        "attention_mask": mask.to(draw(st.sampled_from((torch.int64, torch.bool)))),
+        "prompt_lengths": prompt_lengths,
+        "ignore_index": draw(st.sampled_from((-1, 0, 7))) if ignore_index else -100,
     }

@@ -32,3 +32,14 @@ def vit_embed_inputs(draw: st.DrawFn) -> dict[str, Any]:
     a["pos_embed"] = make_tensor((n + 1, e), images.dtype, seed + 3)
     return a
 
+
+
+@st.composite
+def pos_embed_inputs(draw: st.DrawFn, *, same_grid: bool = False, min_embed: int = 1, min_side: int = 1) -> dict[str, Any]:
+    """pos_embed (num_prefix_tokens + H·W, E), old_grid (H, W), new_grid (H', W') (square or not,
+    larger or smaller), num_prefix_tokens 1 (CLS), 0 or 2 (CLS and a distillation token)."""
+    old = (draw(dims(min_side, 5)), draw(dims(min_side, 5)))
+    new = old if same_grid else (draw(dims(min_side, 6)), draw(dims(min_side, 6)))
+    prefix = draw(st.sampled_from((1, 0, 2)))
+    e, dtype, seed = draw(dims(min_embed, 5)), draw(float_dtypes()), draw(seeds())
+    return {"pos_embed": make_tensor((prefix + old[0] * old[1], e), dtype, seed), "old_grid": old, "new_grid": new, "num_prefix_tokens": prefix}
