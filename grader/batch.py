@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import os
 import threading
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,24 +34,54 @@ from grader.limits import Limits
 SCHEMA = 1
 
 
+MAX_FILE_BYTES = 100 * 2**20  # a larger file is refused (and hashed by size, not read: a 2 GB file must not stall the batch)
+
+
 def student_folders(root: Path) -> list[Path]:
-    """Every visible sub-folder of ``root``, one per student, sorted by name (empty ones too:
-    they get a per-student error instead of silently vanishing from the gradebook)."""
+    """Every visible sub-folder of ``root``, one per student, sorted by name (empty ones and
+    symbolic links too: they get a per-student error instead of silently vanishing from the gradebook)."""
     if not root.is_dir():
         raise UsageError(f"{root}: no such folder; pass the folder that holds one sub-folder per student")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+    folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: os.fsencode(p.name))
     if not folders:
         raise UsageError(f"{root}: no student folders found (each student needs a sub-folder with their topic modules, e.g. {root}/alice/attention.py)")
     return folders
 
 
+def student_name(folder: Path) -> str:
+    """The student's name as the gradebook shows it: the folder's name, with bytes that are not
+    UTF-8 written as \\xNN (so it can be stored in JSON and CSV, and named on the result file)."""
+    return os.fsencode(folder.name).decode("utf-8", "backslashreplace")
+
+
+def name_notes(folders: list[Path]) -> tuple[dict[Path, str], dict[Path, str]]:
+    """(problems, notes) about the folders' names: two names that are the same once normalised
+    (Unicode NFC, case, surrounding spaces) cannot both be graded, since a gradebook would mix them
+    up; a name that is not UTF-8 is graded under its escaped form, with a note."""
+    groups: dict[str, list[Path]] = {}
+    for folder in folders:
+        groups.setdefault(unicodedata.normalize("NFC", student_name(folder)).casefold().strip(), []).append(folder)
+    problems = {}
+    for same in groups.values():
+        for folder in same if len(same) > 1 else ():
+            others = ", ".join(repr(student_name(f)) for f in same if f != folder)
+            problems[folder] = f"the folder name {student_name(folder)!r} is the same student as {others} once normalised (Unicode form, case, spaces); rename one of them and grade again"
+    notes = {f: f"the folder name is not valid UTF-8; graded as {student_name(f)!r}" for f in folders if student_name(f) != f.name and f not in problems}
+    return problems, notes
+
+
 def submission_hash(folder: Path) -> str:
-    """sha256 over the sorted relative paths and the bytes of every file (a symlink: its target text)."""
+    """sha256 over the sorted relative paths and the bytes of every file (a symlink: its target
+    text; a file over the size limit: its size and modification time)."""
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*"), key=lambda p: p.relative_to(folder).as_posix()):
+    if folder.is_symlink():
+        return hashlib.sha256(b"L\0" + os.fsencode(os.readlink(folder))).hexdigest()
+    for path in sorted(folder.rglob("*"), key=lambda p: os.fsencode(p.relative_to(folder))):
         rel = path.relative_to(folder).as_posix()
         if path.is_symlink():
             digest.update(f"L {rel}\0{os.readlink(path)}\0".encode("utf-8", "surrogateescape"))
+        elif path.is_file() and (stat := path.stat()).st_size > MAX_FILE_BYTES:
+            digest.update(f"B {rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode("utf-8", "surrogateescape"))
         elif path.is_file():
             digest.update(f"F {rel}\0".encode("utf-8", "surrogateescape"))
             with path.open("rb") as f:
@@ -61,11 +93,16 @@ def submission_hash(folder: Path) -> str:
 
 def folder_problem(folder: Path) -> str | None:
     """Why a student's folder cannot be graded at all, or None."""
+    if folder.is_symlink():
+        return f"the student's folder is a symbolic link (to {os.readlink(folder)}); copy the real folder into the class folder"
     for path in folder.rglob("*"):
+        rel = os.fsencode(path.relative_to(folder)).decode("utf-8", "backslashreplace")
         if path.is_symlink():
             target = (path.parent / os.readlink(path)).resolve()
             if not target.is_relative_to(folder.resolve()):
-                return f"{path.relative_to(folder)} is a symbolic link that points outside the student's folder; the submission was not graded"
+                return f"{rel} is a symbolic link that points outside the student's folder; the submission was not graded"
+        elif path.is_file() and (size := path.stat().st_size) > MAX_FILE_BYTES:
+            return f"{rel} is {size / 2**30:.1f} GiB; files over {MAX_FILE_BYTES // 2**20} MiB are not graded (remove it from the submission)"
     if not any(p.is_file() for p in folder.glob("*.py")) and not any(p.is_file() for p in folder.glob("*.ipynb")):
         return "no topic modules (.py files) or notebook (.ipynb) in this folder"
     return None
@@ -102,10 +139,11 @@ def grade_student(folder: Path, exercise_ids: list[str], *, device: str, solutio
     """One student's result record (the contract above); never raises for a student's files."""
     from grader.session import grade_run
 
-    record: dict[str, Any] = {"schema": SCHEMA, "student": folder.name, "submission_hash": submission_hash(folder), "isolation": isolation}
+    record: dict[str, Any] = {"schema": SCHEMA, "student": student_name(folder), "submission_hash": submission_hash(folder), "isolation": isolation}
     problem = folder_problem(folder)
     if problem:
         return {**record, "status": "error", "message": problem, "report": None, "graded_at": _now()}
+    note = name_notes([folder])[1].get(folder, "")
     try:
         if _notebook_folder(folder):
             report = _grade_notebook(folder, exercise_ids, device=device, solutions=solutions, limits=limits, isolation=isolation)
@@ -115,7 +153,7 @@ def grade_student(folder: Path, exercise_ids: list[str], *, device: str, solutio
         return {**record, "status": "error", "message": str(exc), "report": None, "graded_at": _now()}
     except Exception as exc:  # noqa: BLE001 - one student's folder never stops the batch
         return {**record, "status": "error", "message": f"grading failed: {type(exc).__name__}: {exc}", "report": None, "graded_at": _now()}
-    return {**record, "status": "graded", "message": "", "report": report.to_json(), "graded_at": _now()}
+    return {**record, "status": "graded", "message": note, "report": report.to_json(), "graded_at": _now()}
 
 
 def grade_class(
@@ -128,12 +166,17 @@ def grade_class(
     limits: Limits,
     isolation: str,
     jobs: int = 1,
+    scheduler: str | None = None,
+    sandbox_mode: str = "auto",
     on_start: Callable[[list[str], int], None] | None = None,
     on_student: Callable[[dict[str, Any], bool], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Grade every student not already graded with the same files and targets; return all records.
 
-    on_start(all students, number already done) once; on_student(record, resumed) per student."""
+    Locally in ``jobs`` slots, or on the dask cluster at ``scheduler`` (each dask worker resolves
+    ``sandbox_mode`` and finds the solutions itself). Either way each record is written the
+    moment it arrives, so resuming works the same. on_start(all students, number already done)
+    once; on_student(record, resumed) per student."""
     folders = student_folders(root)
     (out / "students").mkdir(parents=True, exist_ok=True)
     manifest = load_result(out / "manifest.json")
@@ -141,27 +184,56 @@ def grade_class(
     write_atomic(out / "manifest.json", {"schema": SCHEMA, "targets": exercise_ids, "isolation": isolation})
     records: dict[str, dict[str, Any]] = {}
     todo = []
+    name_problems, _ = name_notes(folders)
     for folder in folders:
-        old = load_result(result_path(out, folder.name)) if same_targets else None
+        old = load_result(result_path(out, student_name(folder))) if same_targets and folder not in name_problems else None
         if old is not None and old.get("submission_hash") == submission_hash(folder):
-            records[folder.name] = old
-        else:
+            records[student_name(folder)] = old
+        elif folder not in name_problems:
             todo.append(folder)
     if on_start:
-        on_start([f.name for f in folders], len(records))
+        on_start([student_name(f) for f in folders], len(records))
     for name in sorted(records):
         if on_student:
             on_student(records[name], True)
-    slot_limits = Limits(limits.call_timeout, limits.exercise_timeout, limits.memory_mb, threads=max(1, (os.cpu_count() or 1) // max(1, jobs)))
+    clashes = ({"schema": SCHEMA, "student": student_name(f), "submission_hash": submission_hash(f), "isolation": isolation, "status": "error", "message": why, "report": None, "graded_at": _now()} for f, why in name_problems.items())
+    if scheduler is not None:
+        from grader.batch_cluster import grade_on_cluster
+
+        arriving = grade_on_cluster(scheduler, todo, exercise_ids, device=device, limits=limits, sandbox_mode=sandbox_mode)
+    else:
+        arriving = _grade_locally(todo, exercise_ids, device=device, solutions=solutions, limits=limits, isolation=isolation, jobs=jobs)
+    for record in map(_clean_text, itertools.chain(clashes, arriving)):
+        write_atomic(result_path(out, record["student"]), record)
+        records[record["student"]] = record
+        if on_student:
+            on_student(record, False)
+    weakest = "none" if any(r["isolation"] == "none" for r in records.values()) else isolation
+    if weakest != isolation:  # a fallback on some worker: the manifest must not claim more than the results got
+        write_atomic(out / "manifest.json", {"schema": SCHEMA, "targets": exercise_ids, "isolation": weakest})
+    return [records[student_name(f)] for f in folders]
+
+
+def slot_threads(jobs: int, cores: int | None = None) -> int:
+    """Torch/OpenMP threads of one slot's worker, so that ``jobs`` slots do not oversubscribe the cores."""
+    return max(1, (cores or usable_cores()) // max(1, jobs))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a SLURM job or taskset gets fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS has no affinity API
+        return os.cpu_count() or 1
+
+
+def _grade_locally(todo: list[Path], exercise_ids: list[str], *, limits: Limits, jobs: int, **run: Any) -> Iterator[dict[str, Any]]:
+    """Records in the order the students finish, ``jobs`` at a time, each with its own worker."""
+    slot_limits = Limits(limits.call_timeout, limits.exercise_timeout, limits.memory_mb, threads=slot_threads(jobs))
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="genlab-slot") as pool:
-        futures = {pool.submit(grade_student, f, exercise_ids, device=device, solutions=solutions, limits=slot_limits, isolation=isolation): f for f in todo}
+        futures = [pool.submit(grade_student, f, exercise_ids, limits=slot_limits, **run) for f in todo]
         for future in as_completed(futures):
-            record = future.result()
-            write_atomic(result_path(out, record["student"]), record)
-            records[record["student"]] = record
-            if on_student:
-                on_student(record, False)
-    return [records[f.name] for f in folders]
+            yield future.result()
 
 
 def _notebook_folder(folder: Path) -> bool:
@@ -180,7 +252,7 @@ def _grade_notebook(folder: Path, exercise_ids: list[str], **run: Any) -> Any:
     notebooks = sorted(folder.glob("*.ipynb"))
     try:
         if len(notebooks) > 1:
-            raise UsageError(f"{folder.name} has {len(notebooks)} notebooks ({', '.join(n.name for n in notebooks)}); hand in one")
+            raise UsageError(f"{student_name(folder)} has {len(notebooks)} notebooks ({', '.join(n.name for n in notebooks)}); hand in one")
         with open_notebook(notebooks[0]) as notebook:
             report = grade_run(exercise_ids, notebook.folder, **run)
             notebook.relocate(report)
@@ -189,6 +261,25 @@ def _grade_notebook(folder: Path, exercise_ids: list[str], **run: Any) -> Any:
         # Every exercise is an error with the reason, so the gradebook keeps the real maximum.
         shown = "cpu" if run["device"] == "auto" else run["device"]
         return GradeReport([ExerciseResult(e, EXERCISES[e], shown, "error", message=str(exc)) for e in exercise_ids], isolation=run["isolation"])
+
+
+def _clean_text(value: Any) -> Any:
+    """``value`` with every string made valid UTF-8: a message may quote a file name that is not
+    (its bytes arrive as lone surrogates), and JSON and CSV files must still be written."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            except UnicodeEncodeError:
+                return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {k: _clean_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_text(v) for v in value]
+    return value
 
 
 def _now() -> str:

@@ -42,7 +42,7 @@ class PlainProgress:
             self.finished += 1
             self.failures += record["status"] == "error"
             if not resumed:
-                self.console.print(f"{record['student']}: {_summary(record)}  [{self.finished}/{self.total}]", markup=False)
+                self.console.print(f"{record['student']}: {_summary(record)}  [{self.finished}/{self.total}]", markup=False, soft_wrap=True)  # one line each, for grep
 
 
 class BarProgress(PlainProgress):

@@ -10,6 +10,7 @@
     grade report OUT [--html report.html]           what the class got wrong
     grade bundle gradescope autograder.zip          a Gradescope autograder
     grade bundle classroom DIR [TARGETS]            a GitHub Classroom template repository
+    grade watch [q59]                               re-grade the current exercise on every save
     grade release OUT                               a student copy: no solutions, recorded reference answers
 """
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from grader.bank import Question
     from grader.notebook import NotebookSubmission
 
-SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle", "release")
+SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle", "watch", "release")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -95,7 +96,9 @@ def _isolation(mode: Sandbox, *, quiet: bool = False) -> str:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]Error:[/] {message}", markup=True, highlight=False)
+    from rich.markup import escape
+
+    err.print(f"[red]Error:[/] {escape(message)}", markup=True, highlight=False)  # a message may hold [brackets]: pip extras, paths
     return typer.Exit(2)
 
 
@@ -378,6 +381,7 @@ def batch(
     memory: MemoryOpt = 4096,
     sandbox: SandboxOpt = Sandbox.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="One plain line per student, no progress bar.")] = False,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Grade on a dask.distributed cluster, e.g. tcp://HOST:8786 (needs the `cluster` extra; the class folder must be on a filesystem the workers share).", show_default=False)] = None,
 ) -> None:
     """Grade a whole class and export the grades (CSV for a gradebook, JSON for everything)."""
     import tempfile
@@ -388,7 +392,17 @@ def batch(
     from grader.limits import Limits
     from grader.targets import resolve
 
-    isolation = _isolation(sandbox)
+    if scheduler is not None:
+        from grader.batch_cluster import require_distributed
+
+        try:
+            require_distributed()
+        except UsageError as exc:
+            raise _fail(str(exc)) from None
+        # Each dask worker resolves the sandbox on its own machine; this one may be a login node without bwrap.
+        isolation = "none" if sandbox is Sandbox.none else "bwrap"
+    else:
+        isolation = _isolation(sandbox)
     scratch = unpacked = None
     if out_dir is None:
         scratch = tempfile.TemporaryDirectory(prefix="genlab-batch-")
@@ -405,7 +419,7 @@ def batch(
             unpacked = tempfile.TemporaryDirectory(prefix="genlab-class-")
             class_dir = extract_class(class_dir, Path(unpacked.name))
         with progress:
-            records = grade_class(class_dir, exercise_ids, out_dir, device=device.value, solutions=paths.solutions_dir(), limits=limits, isolation=isolation, jobs=jobs or os.cpu_count() or 1, on_start=progress.start, on_student=progress.done)
+            records = grade_class(class_dir, exercise_ids, out_dir, device=device.value, solutions=paths.solutions_dir(), limits=limits, isolation=isolation, jobs=jobs or os.cpu_count() or 1, scheduler=scheduler, sandbox_mode=sandbox.value, on_start=progress.start, on_student=progress.done)
     except UsageError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
@@ -419,8 +433,9 @@ def batch(
             out.print(f"wrote {path}")
     errors = sum(r["status"] == "error" for r in records)
     out.print(f"graded {len(records)} students" + (f", {errors} could not be graded" if errors else "") + (f"; results in {out_dir}" if scratch is None else ""))
-    if isolation == "none":
-        err.print("[bold red]WARNING:[/] this batch ran WITHOUT an OS sandbox (isolation: none); the exports record it.")
+    unsandboxed = sum(r["isolation"] == "none" for r in records)
+    if isolation == "none" or unsandboxed:
+        err.print(f"[bold red]WARNING:[/] {unsandboxed} of {len(records)} students were graded WITHOUT an OS sandbox (isolation: none); the exports record it.")
     for folder in (scratch, unpacked):
         if folder is not None:
             folder.cleanup()  # explicitly: main() ends with os._exit, which skips finalizers
@@ -500,6 +515,43 @@ def bundle(
     except UsageError as exc:
         raise _fail(str(exc)) from None
     out.print(f"wrote {path} ({len(names)} files, workflow {WORKFLOW_PATH}); push it to GitHub and mark it a template repository for the assignment")
+
+
+@tools_app.command("watch")
+def watch(
+    target: Annotated[str | None, typer.Argument(help="A question (q59), exercise (attention.causal_mask) or topic to start with [default: the first unfinished exercise].", show_default=False)] = None,
+    submission: Annotated[Path | None, typer.Option("--submission", help="Folder holding the topic modules [default: the course's exercises/].", show_default=False)] = None,
+    manual_run: Annotated[bool, typer.Option("--manual-run", help="Do not watch the file (file systems without change events: WSL, some containers, network drives); press r to grade.")] = False,
+    lang: Annotated[Lang | None, typer.Option("--lang", help="ru or en [default: from the locale, else en].", show_default=False)] = None,
+    timeout: TimeoutOpt = 10.0,
+    exercise_timeout: ExerciseTimeoutOpt = 120.0,
+    memory: MemoryOpt = 4096,
+    sandbox: SandboxOpt = Sandbox.auto,
+) -> None:
+    """Grade the current exercise, then again on every save of its topic file (n next, h hint, l list, r re-run, q quit)."""
+    from grader.catalog import EXERCISES
+    from grader.targets import resolve
+
+    try:
+        if submission is not None and submission.suffix.lower() == ".ipynb":
+            raise UsageError(f"--submission {submission}: `grade watch` follows a folder of topic modules; grade a notebook with `grade TARGET --submission {submission.name}`, or `%grade` inside Jupyter")
+        folder = _submission(submission)
+        targets = resolve([target])[0] if target else list(EXERCISES)
+        if not targets:
+            raise UsageError(f"{target} has no code exercise; pick a question with one (`grade` lists them)")
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    isolation = _isolation(sandbox)
+
+    from grader.limits import Limits
+    from grader.warm import WarmGrader
+    from grader.watch import WatchOptions, run_watch
+
+    limits = Limits(call_timeout=timeout, exercise_timeout=exercise_timeout, memory_mb=memory)
+    grader = WarmGrader(folder, solutions=paths.solutions_dir(), limits=limits, isolation=isolation)
+    options = WatchOptions(folder, paths.solutions_dir(), isolation, (lang or _default_lang()).value, manual_run, trace=bool(os.environ.get("GENLAB_WATCH_TRACE")))
+    asked = target.strip().lower() if target and target.strip().lower() in {q for qs in EXERCISES.values() for q in qs} else None
+    raise typer.Exit(run_watch(grader, options, targets, asked, out))
 
 
 @tools_app.command("release")

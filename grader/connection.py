@@ -108,13 +108,43 @@ class WorkerConnection:
         os.close(from_worker_w)
         self._send, self._recv = to_worker_w, from_worker_r
         self._ready = False
+        self._pinged = False
+
+    def send_ping(self) -> None:
+        """Ask a fresh worker to answer once it has imported torch (the answer is read later)."""
+        if not self._pinged:
+            self._pinged = True
+            protocol.write_frame(self._send, pickle.dumps({"op": "ping"}))
+
+    def is_ready(self) -> bool:
+        """Without waiting: has the worker answered the ping (torch imported)? False once it died."""
+        if self._ready:
+            return True
+        if self._proc is None or self._proc.poll() is not None:
+            return False
+        self.send_ping()
+        if not select.select([self._recv], [], [], 0)[0]:
+            return False
+        try:
+            self._ensure_ready()  # the answer is there: reading it does not wait
+        except Abort:
+            return False  # it died while starting; _died() has already started another
+        return True
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process (bwrap's, inside the sandbox), for tests and diagnostics."""
+        return self._proc.pid if self._proc is not None else None
 
     def _ensure_ready(self) -> None:
         """Wait for a fresh worker to start (it imports torch) outside any call's time limit."""
         if self._ready:
             return
+        self.send_ping()
         self._ready = True
-        protocol.write_frame(self._send, pickle.dumps({"op": "ping"}))
         self._read_with_deadline(self._wait_readable(time.monotonic() + STARTUP_TIMEOUT), time.monotonic() + STARTUP_TIMEOUT)
 
     def request(self, message: dict[str, Any], timeout: float) -> protocol.Decoded:
@@ -229,6 +259,16 @@ class WorkerConnection:
             except OSError:
                 pass
         self.start()
+
+    def stop(self) -> None:
+        """Kill the worker now and release everything, without starting another (warm pools)."""
+        if self._proc is not None and self._proc.poll() is None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self._proc.kill()
+        self.close()
+        self._output.close()  # the capture of its prints: take_output() was read before
 
     def close(self) -> None:
         if self._proc is None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 class PropertyFailure(Exception):
     """A property does not hold: the message says how, for the minimal failing input."""
 
-    def __init__(self, message: str, *, details: str = "", diagnosis: str | None = None) -> None:
+    def __init__(self, message: str, *, details: str = "", diagnosis: str | None = None, trace: str = "") -> None:
         super().__init__(message)
         self.message = message
-        self.details = details
+        self.details = details  # the minimal failing input, one line per argument
         self.diagnosis = diagnosis
+        self.trace = trace  # where the student's code raised: its own frames, innermost last
 
 
 class StudentRaised(PropertyFailure):

@@ -66,6 +66,7 @@ class NotebookSubmission:
     path: Path
     folder: Path
     modules: dict[str, Module] = field(default_factory=dict)
+    cell_format: str = "{name}, cell {cell}"  # how a location names a cell (IPython: "In [{cell}]")
 
     def select(self, exercise_ids: list[str]) -> tuple[list[str], list[str]]:
         """The exercises this notebook can be graded on, and notes for the others."""
@@ -87,7 +88,7 @@ class NotebookSubmission:
                 return None
             if line in module.lines:
                 cell, cell_line = module.lines[line]
-                return f"{self.path.name}, cell {cell}, line {cell_line}"
+                return self.cell_format.format(name=self.path.name, cell=cell) + f", line {cell_line}"
             if line in module.stubs:
                 return f"{self.path.name} has no top-level definition of {module.stubs[line]}"
             return None
@@ -108,6 +109,7 @@ class NotebookSubmission:
         for prop in result.properties:
             prop.message = self.locate(prop.message)
             prop.counterexample = self.locate(prop.counterexample)
+            prop.trace = self.locate(prop.trace)
             if prop.diagnosis:
                 prop.diagnosis = self.locate(prop.diagnosis)
 
@@ -153,20 +155,42 @@ def read_cells(path: Path) -> list[tuple[int, str]]:
     return [(number, _text(cell.get("source", ""))) for number, cell in enumerate(cells, 1) if cell.get("cell_type") == "code"]
 
 
+def open_cells(path: Path, cells: list[tuple[int, str]], *, cell_format: str, live: bool, available: set[str] | None = None) -> NotebookSubmission:
+    """Like ``open_notebook``, from cells given directly (an IPython session's history)."""
+    modules = build_modules_from_cells(path, cells, live=live, available=available)
+    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    for module in modules.values():
+        (folder / f"{module.topic}.py").write_text(module.source, encoding="utf-8")
+    return NotebookSubmission(path, folder.resolve(), modules, cell_format)
+
+
 def build_modules(path: Path) -> dict[str, Module]:
     """The topic modules of a notebook, keyed by topic (only topics it defines names of)."""
-    statements = _statements(path, read_cells(path))
+    return build_modules_from_cells(path, read_cells(path))
+
+
+def build_modules_from_cells(path: Path, cells: list[tuple[int, str]], *, live: bool = False, available: set[str] | None = None) -> dict[str, Module]:
+    """The topic modules of some code cells, keyed by topic.
+
+    ``live``: the cells are a running session's history, where a definition run again later
+    replaces the earlier one (the latest wins, no duplicate error) and a cell that did not
+    parse defined nothing (skipped). ``available``: catalog names the session still has
+    (a name deleted since counts as missing)."""
+    statements = _statements(path, cells, skip_broken=live)
     defined: dict[str, list[Statement]] = {}
     for statement in statements:
         for name in statement.binds:
             defined.setdefault(name, []).append(statement)
+    if available is not None:
+        catalog = {name_of(e) for e in EXERCISES}
+        defined = {n: s for n, s in defined.items() if n not in catalog or n in available}
     modules = {}
     for topic in _topics(set(defined)):
         names = [name_of(e) for e in exercises_of_topic(topic)]
         present = [n for n in names if n in defined]
         # `from __future__` imports change how the whole module compiles: always kept.
         future = [s for s in statements if isinstance(s.node, ast.ImportFrom) and s.node.module == "__future__"]
-        kept = sorted({s.order: s for s in future + _closure(path, present, defined)}.values(), key=lambda s: s.order)
+        kept = sorted({s.order: s for s in future + _closure(path, present, defined, latest_wins=live)}.values(), key=lambda s: s.order)
         modules[topic] = _render(path, topic, kept, [n for n in names if n not in defined])
     return modules
 
@@ -235,13 +259,15 @@ class _Scan:
         self.continued = self.quote is None and line.rstrip().endswith("\\")
 
 
-def _statements(path: Path, cells: list[tuple[int, str]]) -> list[Statement]:
+def _statements(path: Path, cells: list[tuple[int, str]], *, skip_broken: bool = False) -> list[Statement]:
     found: list[Statement] = []
     for number, raw in cells:
         source = _strip_magics(raw)
         try:
             tree = compile(source, f"{path.name}, cell {number}", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
         except SyntaxError as exc:
+            if skip_broken:
+                continue
             raise UsageError(_syntax_message(path, number, exc.lineno, exc.msg, exc.text)) from None
         lines = source.split("\n")
         for node in tree.body:
@@ -308,7 +334,7 @@ def _topics(defined: set[str]) -> list[str]:
     return topics
 
 
-def _closure(path: Path, roots: list[str], defined: dict[str, list[Statement]]) -> list[Statement]:
+def _closure(path: Path, roots: list[str], defined: dict[str, list[Statement]], *, latest_wins: bool = False) -> list[Statement]:
     """The statements defining ``roots`` and, transitively, every top-level name they use."""
     kept: dict[int, Statement] = {}
     todo = list(roots)
@@ -321,7 +347,10 @@ def _closure(path: Path, roots: list[str], defined: dict[str, list[Statement]]) 
         statements = defined[name]
         definitions = [s for s in statements if not isinstance(s.node, (ast.Import, ast.ImportFrom))]
         cells = sorted({s.cell for s in definitions})
-        if len(cells) > 1:
+        if len(cells) > 1 and latest_wins:
+            # A live session: the cell run last holds the current definition.
+            statements = [s for s in statements if s.cell == cells[-1] or s not in definitions]
+        elif len(cells) > 1:
             listed = ", ".join(f"cell {c}" for c in cells[:-1]) + f" and cell {cells[-1]}"
             raise UsageError(f"{path.name}: `{name}` is defined in {listed}; keep one definition (delete or rename the others) so that the grader knows which one to grade")
         for statement in statements:

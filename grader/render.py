@@ -32,6 +32,10 @@ def exercise_result(console: Console, r: ExerciseResult) -> None:
                     console.print("      [dim]minimal failing input:[/]")
                     for line in p.counterexample.splitlines():
                         console.print(f"        {escape(line)}")
+                if p.trace:
+                    console.print("      [dim]where your code raised:[/]")
+                    for line in p.trace.splitlines():
+                        console.print(f"        {escape(line)}")
                 if p.diagnosis:
                     console.print(f"      [yellow]diagnosis:[/] {escape(p.diagnosis)}")
             elif p.status == "skipped":

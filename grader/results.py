@@ -20,6 +20,7 @@ class PropertyResult:
     message: str = ""
     counterexample: str = ""
     diagnosis: str | None = None
+    trace: str = ""  # when the student's code raised: its frames (file:line in function: code)
 
     @property
     def passed(self) -> bool:

@@ -51,7 +51,9 @@ def grade_exercise(
         reference = load_reference(solutions, exercise.topic)
     if reference is None and solutions is None:
         reference, instructor_only = _recorded(exercise.id)
-    student = Student(connection, exercise.topic, device, call_timeout, deadline=start + exercise_timeout)
+    # Recorded answers know no parameter names: a student copy shows arguments by position.
+    names_from = None if getattr(reference, "recorded", False) else reference
+    student = Student(connection, exercise.topic, device, call_timeout, deadline=start + exercise_timeout, arg_names=_argument_names(names_from))
     result = ExerciseResult(exercise.id, EXERCISES.get(exercise.id, ()), device, "passed")
     props = [p for p in exercise.properties if only is None or p.name == only]
 
@@ -113,6 +115,24 @@ def _recorded(exercise_id: str) -> tuple[Any | None, dict[str, str]]:
     return recorded_reference(paths.answers_dir(), exercise_id)
 
 
+def _argument_names(reference: Any) -> Any:
+    """Parameter names of the reference's functions (and methods), to show a failing call's
+    arguments by name; None without solutions/ (they are shown by position then)."""
+    import inspect
+
+    def names(name: str, method: str | None = None) -> list[str]:
+        target = getattr(reference, name, None)
+        if method is not None:
+            target = getattr(target, method, None)
+        try:
+            params = list(inspect.signature(target).parameters)
+        except (TypeError, ValueError):
+            return []
+        return params[1:] if method is not None and params[:1] == ["self"] else params
+
+    return names if reference is not None else None
+
+
 def _probe(student: Student, exercise: Exercise, timeout: float) -> str | None:
     """A one-line reason the exercise cannot be graded at all (missing file, import error).
 
@@ -135,7 +155,7 @@ def _not_run(prop: Property) -> PropertyResult:
 
 
 def _failed(prop: Property, failure: PropertyFailure) -> PropertyResult:
-    return PropertyResult(prop.name, prop.statement, prop.tier, "failed", failure.message, failure.details, failure.diagnosis)
+    return PropertyResult(prop.name, prop.statement, prop.tier, "failed", failure.message, failure.details, failure.diagnosis, failure.trace)
 
 
 def _unexpected(prop: Property, exc: BaseException) -> PropertyResult:

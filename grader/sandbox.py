@@ -28,6 +28,9 @@ GRADER_MOUNT = "/opt/genlab"  # where the grader package appears inside the sand
 MODES = ("auto", "bwrap", "none")
 
 OUTPUT_LIMIT_MB = 64
+# Sizes of the private writable folders (tmpfs lives in RAM, outside the worker's memory limit:
+# without a cap, many files below RLIMIT_FSIZE could fill the machine's memory).
+TMPFS_MB = {"/tmp": 256, "/home/student": 64, "/dev/shm": 256}
 
 # Resource limits applied to the worker and everything it starts (inherited across exec).
 RLIMITS = {
@@ -115,7 +118,9 @@ def bwrap_command(worker_argv: list[str], submission: Path, *, threads: int) -> 
     for root in _python_roots():
         args += ["--ro-bind", root, root]
     args += ["--ro-bind", str(grader_package_dir()), f"{GRADER_MOUNT}/grader"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp", "--tmpfs", "/home/student"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for folder, size_mb in TMPFS_MB.items():
+        args += [*(["--size", str(size_mb * 2**20)] if bwrap_has_size(bwrap) else []), "--tmpfs", folder]
     # After the private /tmp, so that a submission folder under /tmp stays visible (read-only).
     args += ["--ro-bind", str(submission), str(submission)]
     args += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
@@ -172,6 +177,15 @@ def apply_rlimits() -> None:
             resource.setrlimit(which, (soft, soft))
         except (ValueError, OSError):
             pass  # a limit the machine does not allow lowering stays as it is
+
+
+@functools.cache
+def bwrap_has_size(bwrap: str) -> bool:
+    """Whether this bwrap can cap a tmpfs (`--size`: recent bubblewrap has it, older ones such as Ubuntu 22.04's 0.6 do not)."""
+    try:
+        return "--size" in subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 @functools.cache

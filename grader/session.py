@@ -96,7 +96,7 @@ def record(store: Store, report: GradeReport) -> None:
                 max_score=r.max_score,
                 duration_s=r.duration_s,
                 graded_at=now_iso(),
-                properties=[{"name": p.name, "tier": p.tier, "status": p.status, "message": p.message, "diagnosis": p.diagnosis} for p in r.properties],
+                properties=[{"name": p.name, "tier": p.tier, "status": p.status, "message": p.message, "diagnosis": p.diagnosis, "trace": p.trace} for p in r.properties],
                 message=r.message,
             )
         )

@@ -14,11 +14,14 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.connection import Connection
 from grader.failures import Abort, ContractViolation, StudentRaised
 from grader.memory_probe import LargestTensor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _handle_ids = itertools.count(1)
 
@@ -36,6 +39,19 @@ class Call:
 
 
 @dataclass
+class VjpCall:
+    """A vjp the judge asked for, with the gradients it got: replayed against the reference to
+    name an argument no gradient reached (grader.properties.hints)."""
+
+    name: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    grad_outputs: Any
+    wrt: list[Any]
+    grads: dict[str, Any]
+
+
+@dataclass
 class Student:
     """Calls into one topic module of the submission, on one device."""
 
@@ -45,9 +61,14 @@ class Student:
     call_timeout: float = 10.0
     deadline: float = float("inf")  # monotonic time at which the exercise's budget ends
     calls: list[Call] = field(default_factory=list)
+    arg_names: Callable[..., list[str]] | None = None  # (name[, method]) -> parameter names, to show a raising call
+    last_vjp: VjpCall | None = None  # the latest call when it was a vjp (gradient messages replay it)
+    _pending: dict[str, Any] | None = field(default=None, init=False, repr=False)  # the request being answered
+    _pending_target: tuple[str, ...] = field(default=(), init=False, repr=False)  # (name[, method]) it calls
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call the student's function ``name`` and return its result."""
+        self.last_vjp, self._pending_target = None, (name,)
         answer = self._request({"op": "call", "topic": self.topic, "name": name, "args": args, "kwargs": kwargs})
         self._record(Call(name, args, kwargs, answer["value"]))
         return answer["value"]
@@ -73,13 +94,16 @@ class Student:
         (the parameters of the object, for a method) or ``["params", i]`` (those of a module
         argument). ``grad_outputs`` mirrors the result's structure, ``None`` where unused.
         """
+        self.last_vjp, self._pending_target = None, (name,)
         answer = self._request({"op": "call", "topic": self.topic, "name": name, "args": args, "kwargs": kwargs, "vjp": {"wrt": wrt, "grad_outputs": grad_outputs}})
         self._record(Call(name, args, kwargs, answer["value"]))
+        self.last_vjp = VjpCall(name, args, kwargs, grad_outputs, list(wrt), answer["grads"])
         return answer["value"], answer["grads"]
 
     def new(self, name: str, *args: Any, **kwargs: Any) -> StudentObject:
         """Construct the student's class ``name``; returns a handle to call its methods."""
         handle = next(_handle_ids)
+        self.last_vjp, self._pending_target = None, (name, "__init__")
         self._request({"op": "call", "topic": self.topic, "name": name, "args": args, "kwargs": kwargs, "new": True, "handle_id": handle})
         return StudentObject(self, name, handle, (args, kwargs))
 
@@ -98,6 +122,7 @@ class Student:
         if remaining <= 0:
             raise Abort("timed_out", "timed out: the exercise used up its time budget")
         message["device"] = self.device
+        self._pending = message
         timeout = min(self.call_timeout, remaining)
         try:
             decoded = self.connection.request(message, timeout)
@@ -143,8 +168,20 @@ class Student:
             )
         if kind == "ContractError":
             raise ContractViolation(message)
-        trace = "\n".join(f"  {_location(f)} in {f[2]}: {f[3]}" for f in frames)
-        raise StudentRaised(f"your code raised {kind}: {message}" + (f" ({where})" if where else ""), details=trace)
+        trace = "\n".join(f"{_location(f)} in {f[2]}: {f[3]}" for f in frames)
+        raise StudentRaised(f"your code raised {kind}: {message}" + (f" ({where})" if where else ""), details=self._describe_request(), trace=trace)
+
+    def _describe_request(self) -> str:
+        """The arguments of the call that raised, by parameter name where the reference names them."""
+        from grader.tensors import describe_inputs
+
+        request = self._pending or {}
+        args, kwargs = request.get("args") or (), request.get("kwargs") or {}
+        names: list[str] = []
+        if self.arg_names is not None:
+            names = self.arg_names(*self._pending_target) if self._pending_target else []
+        shown = {(names[i] if i < len(names) else f"args[{i}]"): v for i, v in enumerate(args)}
+        return describe_inputs({**shown, **kwargs})
 
 
 @dataclass
@@ -161,12 +198,14 @@ class StudentObject:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call a method of the object (``forward`` for ``obj(x)``)."""
+        self.student.last_vjp, self.student._pending_target = None, (self.name, method)
         answer = self.student._request({"op": "call", "handle": self.handle, "method": method, "args": args, "kwargs": kwargs})
         self.student._record(Call(self.name, args, kwargs, answer["value"], self.init, method))
         return answer["value"]
 
     def vjp(self, method: str, args: tuple[Any, ...], grad_outputs: Any, wrt: list[Any], **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """Like ``Student.vjp`` for a method; ``"params"`` in ``wrt`` means the object's parameters."""
+        self.student.last_vjp, self.student._pending_target = None, (self.name, method)
         answer = self.student._request({"op": "call", "handle": self.handle, "method": method, "args": args, "kwargs": kwargs, "vjp": {"wrt": wrt, "grad_outputs": grad_outputs}})
         self.student._record(Call(self.name, args, kwargs, answer["value"], self.init, method))
         return answer["value"], answer["grads"]

@@ -99,6 +99,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "grade.edit": ("Edit the file, save, then press r to grade again.", "Исправьте файл, сохраните и нажмите r, чтобы проверить снова."),
     "grade.no_report": ("The grader gave no report:", "Проверка не дала отчёта:"),
     "grade.minimal": ("minimal failing input:", "минимальный пример, где не выполняется:"),
+    "grade.raised_at": ("where your code raised:", "где ваш код выбросил исключение:"),
     "grade.diagnosis": ("diagnosis:", "диагноз:"),
     "grade.printed": ("your code printed:", "ваш код напечатал:"),
     "grade.hidden": ("(hidden) ", "(скрытая) "),

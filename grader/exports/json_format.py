@@ -32,6 +32,7 @@ def exercise_json(e: ExerciseScore) -> dict[str, Any]:
                 "message": p.result.message,
                 "counterexample": p.result.counterexample,
                 "diagnosis": p.result.diagnosis,
+                "trace": p.result.trace,
             }
             for p in e.properties
         ],

@@ -46,7 +46,7 @@ def _suite(root: ET.Element, s: StudentScore, e: ExerciseScore) -> None:
             case = _case(suite, name, pr.name)
             counts["tests"] += 1
             if pr.status == "failed":
-                ET.SubElement(case, "failure", message=xml_safe(pr.message), type="property failed").text = xml_safe(failure_text(pr.message, pr.counterexample, pr.diagnosis))
+                ET.SubElement(case, "failure", message=xml_safe(pr.message), type="property failed").text = xml_safe(failure_text(pr.message, pr.counterexample, pr.diagnosis, pr.trace))
                 counts["failures"] += 1
             elif pr.status in ("skipped", "not_run"):
                 reason = pr.message or (f"not run: the exercise stopped first ({r.status.replace('_', ' ')})" if pr.status == "not_run" else "skipped")

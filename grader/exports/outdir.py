@@ -43,7 +43,7 @@ def report_from_json(data: dict[str, Any]) -> GradeReport:
     exercises = []
     for e in data.get("exercises", []):
         props = [
-            PropertyResult(p["name"], p.get("statement", ""), p.get("tier", "public"), p["status"], p.get("message", ""), p.get("counterexample", ""), p.get("diagnosis"))
+            PropertyResult(p["name"], p.get("statement", ""), p.get("tier", "public"), p["status"], p.get("message", ""), p.get("counterexample", ""), p.get("diagnosis"), p.get("trace", ""))
             for p in e.get("properties", [])
         ]
         exercises.append(

@@ -32,7 +32,7 @@ def document(s: StudentScore, scored: ScoredClass) -> dict[str, Any]:
                 "description": pr.statement,
                 "points": p.points,
                 "max_points": p.max_points,
-                "message": cap(failure_text(pr.message, pr.counterexample, pr.diagnosis) if pr.status == "failed" else pr.status.replace("_", " "), OUTPUT_LIMIT),
+                "message": cap(failure_text(pr.message, pr.counterexample, pr.diagnosis, pr.trace) if pr.status == "failed" else pr.status.replace("_", " "), OUTPUT_LIMIT),
                 "output": "",
             })
     notes = list(s.report.notes) if s.report else []

@@ -36,7 +36,7 @@ def test_rows(s: StudentScore) -> Iterator[TestRow]:
             continue
         for j, p in enumerate(e.properties, 1):
             pr = p.result
-            text = pr.statement + "\n" + (failure_text(pr.message, pr.counterexample, pr.diagnosis) if pr.status == "failed" else pr.status.replace("_", " "))
+            text = pr.statement + "\n" + (failure_text(pr.message, pr.counterexample, pr.diagnosis, pr.trace) if pr.status == "failed" else pr.status.replace("_", " "))
             if j == 1 and r.message:  # why the exercise stopped (not implemented, timed out) comes first
                 text = f"{e.status.replace('_', ' ')}: {r.message}\n" + text
             if j == 1 and r.output:

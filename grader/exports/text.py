@@ -18,10 +18,12 @@ def xml_safe(text: str) -> str:
     return _XML_ILLEGAL.sub("\ufffd", text)
 
 
-def failure_text(message: str, counterexample: str, diagnosis: str | None) -> str:
+def failure_text(message: str, counterexample: str, diagnosis: str | None, trace: str = "") -> str:
     parts = [message]
     if counterexample:
         parts.append("minimal failing input:\n" + counterexample)
+    if trace:
+        parts.append("where your code raised:\n" + trace)
     if diagnosis:
         parts.append("diagnosis: " + diagnosis)
     return "\n".join(p for p in parts if p)

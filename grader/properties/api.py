@@ -177,8 +177,21 @@ class Context:
             self.fail(f"{what} is not as expected: {problem}", inputs=inputs)
 
     def fail(self, message: str, *, inputs: dict[str, Any] | None = None) -> None:
-        """Fail the property; names a known mistake when the last call's output matches one."""
-        raise PropertyFailure(message, details=describe_inputs(inputs or {}), diagnosis=self.diagnose())
+        """Fail the property; names a known mistake when the last call's output matches one, and
+        says how to fix a gradient cut off from an argument or a float64 result from type promotion."""
+        raise PropertyFailure(self._with_hints(message, inputs or {}), details=describe_inputs(inputs or {}), diagnosis=self.diagnose())
+
+    def _with_hints(self, message: str, inputs: dict[str, Any]) -> str:
+        from grader.properties.hints import missing_gradient_hint, promotion_hint
+
+        hints = []
+        call = self.student.last_vjp
+        if call is not None:
+            names = self.student.arg_names(call.name) if self.student.arg_names else []
+            hints.append(missing_gradient_hint(call, self.reference, names))
+        hints.append(promotion_hint(message, inputs))
+        found = [h for h in hints if h]
+        return "\n".join([*found, message]) if found else message
 
     def assert_allocation_at_most(self, largest: LargestTensor | None, bound: int, *, bound_text: str, inputs: dict[str, Any]) -> None:
         """Fail unless the largest tensor allocated has at most ``bound`` elements.

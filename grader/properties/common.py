@@ -16,7 +16,10 @@ from grader.tensors import allclose, describe_inputs, difference
 def fail_without_diagnosis(message: str, inputs: dict) -> None:
     """Fail without the engine's diagnosis, for failures no known mistake (a wrong value) explains:
     a call that raised is never recorded, so the replayed "latest call" would be an older one."""
-    raise PropertyFailure(message, details=describe_inputs(inputs))
+    from grader.properties.hints import promotion_hint
+
+    hint = promotion_hint(message, inputs)
+    raise PropertyFailure(f"{hint}\n{message}" if hint else message, details=describe_inputs(inputs))
 
 
 def check_plain(condition: bool, message: str, inputs: dict) -> None:
@@ -60,4 +63,5 @@ def unless_right(impl: Callable[..., Any], right: Callable[..., Any]) -> Callabl
         return result
 
     variant.__name__ = impl.__name__
+    variant.__wrapped__ = impl  # type: ignore[attr-defined]  # the mistake as a student writes it (tests grade this)
     return variant

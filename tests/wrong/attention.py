@@ -10,6 +10,10 @@ from grader.properties import attention as props
 from grader.properties.attention import online_softmax_attention as online
 from grader.properties.attention import padding_mask as padding
 from grader.properties.attention import prefix_lm_mask as prefix
+from grader.properties.attention.multi_head_attention import _mha_fill_1e4, _mha_fill_1e9, _mha_unstable_softmax
+from grader.properties.attention.scaled_dot_product_attention import _fill_1e4 as sdpa_fill_1e4
+from grader.properties.attention.scaled_dot_product_attention import _fill_1e9 as sdpa_fill_1e9
+from grader.properties.attention.scaled_dot_product_attention import _unstable_softmax as sdpa_unstable_softmax
 
 
 def sdpa_float32_internally(q, k, v, mask=None):
@@ -93,6 +97,15 @@ def mha_kv_detached(query, key, value, *rest):
     return props.mha_formula(query, key.detach(), value.detach(), *rest)
 
 
+def sdpa_log_space_exp(q, k, v, mask=None):
+    """Softmax as exp(s − log Σ exp(s)) with a naive log-sum-exp: overflows for large scores."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    w = torch.exp(scores - scores.exp().sum(-1, keepdim=True).log())
+    return w @ v, w
+
+
 E = "attention.scaled_dot_product_attention"
 CAUGHT_BY = {
     (E, "weights_sum_to_one"): props._softmax_over_queries,
@@ -102,7 +115,16 @@ CAUGHT_BY = {
     (E, "matches_reference"): props._scaled_by_d,
     (E, "gradients_match"): sdpa_detached,
     (E, "dtype_contract"): sdpa_float32_internally,
+    (E, "stable_for_large_scores"): sdpa_unstable_softmax,
+    (E, "mask_beats_very_negative_scores"): sdpa_fill_1e9,
 }
+# More wrong variants the stability properties catch (tests/test_stability.py grades them).
+STABILITY_WRONG = [
+    (E, "stable_for_large_scores", sdpa_unstable_softmax),
+    (E, "stable_for_large_scores", sdpa_log_space_exp),
+    (E, "mask_beats_very_negative_scores", sdpa_fill_1e9),
+    (E, "mask_beats_very_negative_scores", sdpa_fill_1e4),
+]
 
 C = "attention.causal_mask"
 CAUGHT_BY |= {
@@ -122,7 +144,13 @@ CAUGHT_BY |= {
     (M, "matches_torch_multihead_attention"): props._mha_weights_not_transposed,
     (M, "matches_reference"): props._mha_scaled_by_model_dim,
     (M, "gradients_match"): mha_kv_detached,
+    (M, "stable_for_extreme_scores"): _mha_fill_1e9,
 }
+STABILITY_WRONG += [
+    (M, "stable_for_extreme_scores", _mha_unstable_softmax),
+    (M, "stable_for_extreme_scores", _mha_fill_1e9),
+    (M, "stable_for_extreme_scores", _mha_fill_1e4),
+]
 
 
 def online_materialized(q, k, v, mask=None, block_size=64):

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from grader.properties import clip as props
+from grader.properties.clip.clip_loss import _loss_log_of_softmax
+from grader.properties.clip.zero_shot_probs import _probs_exp_over_sum
 
 
 def loss_reversed_labels(image_emb, text_emb, logit_scale):
@@ -64,3 +66,22 @@ CAUGHT_BY = {
     (P, "gradients_match"): probs_detached_norm,
     (P, "dtype_contract"): probs_float32,
 }
+
+
+def loss_exp_over_sum(image_emb, text_emb, logit_scale):
+    """Cross-entropy from probabilities exp(x)/Σexp(x): nan once exp overflows."""
+    e = props._logits(image_emb, text_emb, logit_scale).exp()
+    diag = torch.arange(e.shape[0])
+    p_i, p_t = e / e.sum(1, keepdim=True), e / e.sum(0, keepdim=True)
+    return -(p_i[diag, diag].log().mean() + p_t[diag, diag].log().mean()) / 2
+
+
+CAUGHT_BY |= {
+    (L, "stable_for_large_logit_scale"): _loss_log_of_softmax,
+    (P, "stable_for_large_logit_scale"): _probs_exp_over_sum,
+}
+STABILITY_WRONG = [
+    (L, "stable_for_large_logit_scale", _loss_log_of_softmax),
+    (L, "stable_for_large_logit_scale", loss_exp_over_sum),
+    (P, "stable_for_large_logit_scale", _probs_exp_over_sum),
+]

@@ -32,10 +32,10 @@ def q_detached(x0, t, noise, alphas_cumprod):
         return props._q_mix(x0, noise, *props._q_coefficients({"x0": x0, "t": t, "alphas_cumprod": alphas_cumprod}))
 
 
-def q_schedule_detached(x0, t, noise, alphas_cumprod):
-    """Right values and input gradients, but no gradient reaches alphas_cumprod."""
-    a = props._per_sample(alphas_cumprod.detach()[t], x0)
-    return props._q_mix(x0, noise, a.sqrt(), (1 - a).sqrt())
+def q_noise_detached(x0, t, noise, alphas_cumprod):
+    """Right values, but no gradient reaches the noise (.detach())."""
+    a = props._per_sample(alphas_cumprod[t], x0)
+    return props._q_mix(x0, noise.detach(), a.sqrt(), (1 - a).sqrt())
 
 
 # ----------------------------------------------------------------------------- ddpm_step
@@ -50,9 +50,9 @@ def ddpm_ddim_eps_coefficient(eps, t, x_t, betas, noise, variance="fixed_small")
     return mean + (reference - clean)  # the right noise term on a wrong mean
 
 
-def ddpm_schedule_as_floats(eps, t, x_t, betas, noise, variance="fixed_small"):
-    """Reads the schedule as Python floats: right values, no gradient to betas."""
-    return props._ddpm(eps, t, x_t, torch.tensor(betas.tolist(), dtype=betas.dtype), noise, variance)
+def ddpm_eps_as_new_tensor(eps, t, x_t, betas, noise, variance="fixed_small"):
+    """Copies eps with torch.tensor(...): right values, no gradient to eps."""
+    return props._ddpm(torch.tensor(eps.tolist(), dtype=eps.dtype), t, x_t, betas, noise, variance)
 
 
 def ddpm_promoting(eps, t, x_t, betas, noise, variance="fixed_small"):
@@ -81,9 +81,9 @@ def ddim_prev_is_t_minus_one(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise
     return props._ddim(eps, t, t - 1, x_t, alphas_cumprod, eta, noise)
 
 
-def ddim_schedule_as_floats(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
-    """Reads the schedule as Python floats: right values, no gradient to alphas_cumprod."""
-    return props._ddim(eps, t, t_prev, x_t, torch.tensor(alphas_cumprod.tolist(), dtype=alphas_cumprod.dtype), eta, noise)
+def ddim_x_t_detached(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
+    """Right values, but no gradient reaches x_t (.detach())."""
+    return props._ddim(eps, t, t_prev, x_t.detach(), alphas_cumprod, eta, noise)
 
 
 def ddim_promoting(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None):
@@ -115,8 +115,8 @@ def cfg_scale_detached(eps_uncond, eps_cond, scale):
 
 
 def cfg_promoting(eps_uncond, eps_cond, scale):
-    """No cast of the scale: a float64 (B, 1, ...) scale promotes float32 data to float64."""
-    return eps_uncond + scale * (eps_cond - eps_uncond)
+    """Computes in float64 and returns float64, whatever the inputs' dtype."""
+    return eps_uncond.double() + scale * (eps_cond.double() - eps_uncond.double())
 
 
 def respaced_in_float32(alphas_cumprod, timesteps):
@@ -148,13 +148,13 @@ CAUGHT_BY = {
     (Q, "signal_and_noise_parts"): props._q_swapped,
     (Q, "input_gradients"): q_detached,
     (Q, "matches_reference"): props._q_one_indexed,
-    (Q, "gradients_match"): q_schedule_detached,
+    (Q, "gradients_match"): q_noise_detached,
     (DDPM, "last_step_returns_x0_hat"): props._ddpm_noise_at_last_step,
     (DDPM, "noise_scale"): props._ddpm_variance_as_std,
     (DDPM, "known_answer"): props._ddpm_alpha_bar_in_mean,
     (DDPM, "matches_reference"): props._ddpm_variances_swapped,
     (DDPM, "matches_diffusers"): ddpm_ddim_eps_coefficient,
-    (DDPM, "gradients_match"): ddpm_schedule_as_floats,
+    (DDPM, "gradients_match"): ddpm_eps_as_new_tensor,
     (DDPM, "dtype_contract"): ddpm_promoting,
     (TIMESTEPS, "descending_from_zero"): props._timesteps_ascending,
     (TIMESTEPS, "integer_stride"): props._timesteps_linspace,
@@ -165,7 +165,7 @@ CAUGHT_BY = {
     (DDIM, "noise_required_iff_eta_positive"): ddim_noise_optional,
     (DDIM, "matches_reference"): props._ddim_x0_hat_no_sqrt,
     (DDIM, "matches_diffusers"): ddim_prev_is_t_minus_one,
-    (DDIM, "gradients_match"): ddim_schedule_as_floats,
+    (DDIM, "gradients_match"): ddim_x_t_detached,
     (DDIM, "dtype_contract"): ddim_promoting,
     (CFG, "scale_endpoints"): props._cfg_reversed,
     (CFG, "affine_in_scale"): cfg_normalised,

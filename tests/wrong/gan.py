@@ -161,3 +161,30 @@ CAUGHT_BY = {
     (R1, "matches_reference"): r1_of_sigmoid,
     (R1, "discriminator_gradients_match"): r1_half_detached,
 }
+
+
+# ----------------------------------------------------------------------------- numerical stability
+
+
+def d_bce_of_sigmoid(real_logits, fake_logits):
+    """F.binary_cross_entropy on sigmoid probabilities: its log is clamped at −100, so the loss is
+    exact up to logits of ±100 and capped at 100 per sample beyond."""
+    return F.binary_cross_entropy(torch.sigmoid(real_logits), torch.ones_like(real_logits)) + F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.zeros_like(fake_logits))
+
+
+def g_bce_of_sigmoid(fake_logits, non_saturating=True):
+    """The same clamp for the generator: BCE(σ(fake), 1), and −BCE(σ(fake), 0) when saturating."""
+    p = torch.sigmoid(fake_logits)
+    if non_saturating:
+        return F.binary_cross_entropy(p, torch.ones_like(p))
+    return -F.binary_cross_entropy(p, torch.zeros_like(p))
+
+
+CAUGHT_BY |= {
+    (D, "exact_for_large_logits"): d_bce_of_sigmoid,
+    (G, "exact_for_large_logits"): g_bce_of_sigmoid,
+}
+STABILITY_WRONG = [
+    (D, "exact_for_large_logits", d_bce_of_sigmoid),
+    (G, "exact_for_large_logits", g_bce_of_sigmoid),
+]

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from grader.properties import lm as props
+from grader.properties.lm.causal_lm_loss import _loss_log_of_softmax
+from grader.properties.lm.filter_logits import _filter_unstable_softmax
 
 # ----------------------------------------------------------------------------- causal_lm_loss
 
@@ -199,3 +201,42 @@ CAUGHT_BY = {
     (COMPLETION, "dtype_contract"): labels_in_place,
     (COMPLETION, "matches_reference"): props._labels_first_response_ignored,
 }
+
+
+# ----------------------------------------------------------------------------- numerical stability
+
+
+def loss_exp_over_sum(logits, labels, ignore_index=-100):
+    """Cross-entropy with probabilities exp(x)/Σexp(x): overflows (nan) for logits of 1e3."""
+    shifted = logits[:, :-1]
+    e = shifted.exp()
+    logp = (e / e.sum(dim=-1, keepdim=True)).log()
+    return F.nll_loss(logp.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=ignore_index)
+
+
+def filter_top_p_naive_softmax(logits, temperature=1.0, top_k=None, top_p=None):
+    """A student's top-p: sort, probabilities as exp/Σexp, remove after the crossing token."""
+    logits = logits / temperature
+    if top_k:
+        kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, idx = logits.sort(dim=-1, descending=True)
+        probs = torch.exp(sorted_logits) / torch.exp(sorted_logits).sum(-1, keepdim=True)
+        remove = probs.cumsum(-1) > top_p
+        remove[..., 1:] = remove[..., :-1].clone()
+        remove[..., 0] = False
+        logits = logits.masked_fill(remove.scatter(-1, idx, remove), float("-inf"))
+    return logits
+
+
+CAUGHT_BY |= {
+    (LOSS, "stable_for_large_logits"): _loss_log_of_softmax,
+    (FILTER, "top_p_stable_for_large_logits"): filter_top_p_naive_softmax,
+}
+STABILITY_WRONG = [
+    (LOSS, "stable_for_large_logits", _loss_log_of_softmax),
+    (LOSS, "stable_for_large_logits", loss_exp_over_sum),
+    (FILTER, "top_p_stable_for_large_logits", filter_top_p_naive_softmax),
+    (FILTER, "top_p_stable_for_large_logits", _filter_unstable_softmax),
+]

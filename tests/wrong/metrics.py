@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from grader.properties import metrics as props
+from grader.properties.metrics.mean_pairwise_distance import _mpd_expanded
 from grader.reference import load_reference
 from tests.harness import SOLUTIONS
 
@@ -157,3 +158,17 @@ CAUGHT_BY = {
     (MPD, "matches_reference"): props._mpd_to_centroid,
     (MPD, "dtype_contract"): mpd_float32_internally,
 }
+
+
+def mpd_cdist_mm(features):
+    """torch.cdist forced to the matrix-product expansion (its default above 25 rows)."""
+    d = torch.cdist(features, features, compute_mode="use_mm_for_euclid_dist")
+    i, j = torch.triu_indices(len(features), len(features), 1)
+    return d[i, j].mean().item()
+
+
+CAUGHT_BY[(MPD, "far_from_origin")] = _mpd_expanded
+STABILITY_WRONG = [
+    (MPD, "far_from_origin", _mpd_expanded),
+    (MPD, "far_from_origin", mpd_cdist_mm),
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from grader.properties import vq as props
+from grader.properties.vq.vector_quantize import _expanded_distance
 
 
 def _codewords(z_e, codebook):
@@ -69,3 +70,21 @@ EXTRA = {
     (E, "nearest_codeword"): props._flat_indices,
     (E, "gradients_match"): vq_legacy_beta,
 }
+
+
+def vq_expanded_distance_taming(z_e, codebook, beta=0.25):
+    """taming-transformers' VectorQuantizer distance, z² + e² − 2·z·e, then the right rest."""
+    b, d, h, w = z_e.shape
+    z = z_e.permute(0, 2, 3, 1).reshape(-1, d)
+    dist = torch.sum(z**2, dim=1, keepdim=True) + torch.sum(codebook**2, dim=1) - 2 * torch.einsum("bd,dn->bn", z, codebook.T)
+    idx = torch.argmin(dist, dim=1)
+    e = codebook[idx].reshape(b, h, w, d).permute(0, 3, 1, 2)
+    loss = torch.mean((z_e.detach() - e) ** 2) + beta * torch.mean((z_e - e.detach()) ** 2)
+    return z_e + (e - z_e).detach(), idx.reshape(b, h, w), loss
+
+
+CAUGHT_BY[(E, "nearest_codeword_far_from_origin")] = _expanded_distance
+STABILITY_WRONG = [
+    (E, "nearest_codeword_far_from_origin", _expanded_distance),
+    (E, "nearest_codeword_far_from_origin", vq_expanded_distance_taming),
+]

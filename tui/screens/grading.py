@@ -129,6 +129,9 @@ def exercise_lines(r: dict[str, Any], lang: str) -> list[tuple[str, str]]:
                 if p.get("counterexample"):
                     lines.append((f"      {t('grade.minimal', lang)}", "detail"))
                     lines.extend((f"        {line}", "counterexample") for line in str(p["counterexample"]).splitlines())
+                if p.get("trace"):
+                    lines.append((f"      {t('grade.raised_at', lang)}", "detail"))
+                    lines.extend((f"        {line}", "counterexample") for line in str(p["trace"]).splitlines())
                 if p.get("diagnosis"):
                     lines.append((f"      {t('grade.diagnosis', lang)} {p['diagnosis']}", "diagnosis"))
             elif state == "skipped" and p.get("message"):

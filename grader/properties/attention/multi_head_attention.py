@@ -14,7 +14,9 @@ from torch import nn
 
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
-from grader.properties.attention.strategies import mha_inputs, mha_parameters
+from grader.properties.attention.strategies import mha_extreme_inputs, mha_inputs, mha_parameters
+from grader.properties.common import unless_right
+from grader.properties.stability import FINITE_MASK_FILL, UNSTABLE_SOFTMAX, assert_stable
 
 MHA_ARGS = ("query", "key", "value", "in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias", "num_heads", "mask")
 
@@ -28,7 +30,7 @@ def _mha_shown(a: dict) -> dict:
     return {name: a[name] for name in MHA_ARGS}
 
 
-def mha_formula(query, key, value, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, num_heads, mask=None, *, head_scaling=True, split_heads=True, linear_layout=True, invert_mask=False):
+def mha_formula(query, key, value, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, num_heads, mask=None, *, head_scaling=True, split_heads=True, linear_layout=True, invert_mask=False, fill=float("-inf"), naive_softmax=False):
     """Multi-head attention from its formula; the keyword switches produce the known mistakes."""
     b, lq, e = query.shape
     lk = key.shape[1]
@@ -43,8 +45,9 @@ def mha_formula(query, key, value, in_proj_weight, in_proj_bias, out_proj_weight
     scores = q @ k.transpose(-2, -1) / math.sqrt(d if head_scaling else e)  # (B, H, Lq, Lk)
     if mask is not None:
         m = (mask.unsqueeze(1) if mask.dim() == 3 else mask).to(scores.device)
-        scores = scores.masked_fill(m if invert_mask else ~m, float("-inf"))
-    out = torch.softmax(scores, dim=-1) @ v  # (B, H, Lq, d)
+        scores = scores.masked_fill(m if invert_mask else ~m, fill)
+    weights = scores.exp() / scores.exp().sum(-1, keepdim=True) if naive_softmax else torch.softmax(scores, dim=-1)
+    out = weights @ v  # (B, H, Lq, d)
     return out.transpose(1, 2).reshape(b, lq, e) @ w_out + out_proj_bias
 
 
@@ -62,6 +65,18 @@ def _mha_weights_not_transposed(*args):
 
 def _mha_mask_inverted(*args):
     return mha_formula(*args, invert_mask=True)
+
+
+def _mha_unstable_softmax(*args):
+    return mha_formula(*args, naive_softmax=True)
+
+
+def _mha_fill_1e9(*args):
+    return mha_formula(*args, fill=-1e9)
+
+
+def _mha_fill_1e4(*args):
+    return mha_formula(*args, fill=-1e4)
 
 
 def _mha_mask_tiled_across_batch(query, key, value, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, num_heads, mask=None):
@@ -84,6 +99,10 @@ def _mha_mask_tiled_across_batch(query, key, value, in_proj_weight, in_proj_bias
 mha = Exercise(
     "attention.multi_head_attention",
     mistakes=[
+        # First: right on ordinary inputs (unless_right), they name themselves only on extreme ones.
+        Mistake("unstable_softmax", f"your output equals the softmax computed as {UNSTABLE_SOFTMAX}", unless_right(_mha_unstable_softmax, mha_formula)),
+        Mistake("mask_fill_1e9", f"your output equals masking with a large finite number: {FINITE_MASK_FILL}", unless_right(_mha_fill_1e9, mha_formula)),
+        Mistake("mask_fill_1e4", f"your output equals masking with a large finite number: {FINITE_MASK_FILL}", unless_right(_mha_fill_1e4, mha_formula)),
         Mistake("scaled_by_model_dim", "your output equals scores scaled by 1/√E (the model width); each head scales by 1/√d with its own width d = E / num_heads", _mha_scaled_by_model_dim),
         Mistake("heads_without_transpose", "your output equals splitting heads with a reshape to (B, H, L, d) without the transpose: heads then mix positions; reshape to (B, L, H, d) and transpose(1, 2)", _mha_heads_without_transpose),
         Mistake("weights_not_transposed", "your output equals x @ W instead of x @ W.T: the packed weights are in nn.Linear layout (out_features, in_features)", _mha_weights_not_transposed),
@@ -233,3 +252,14 @@ def _mha_gradients_match(ctx: Context, a: dict, seed: int) -> None:
     expected = torch.autograd.grad(out, leaves, g_out)
     ctx.assert_close(tuple(grads["inputs"]), expected, inputs=_mha_shown(a), what="the gradients (query, key, value, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias)")
 
+
+
+@mha.property("stable_for_extreme_scores", "per-head scores of ±1e2–1e4, and visible keys at −1e5 or −1e10 next to masked ones, give the exact attention: finite, masked keys ignored", tier="public")
+@given(a=mha_extreme_inputs())
+def _mha_stable_for_extreme_scores(ctx: Context, a: dict) -> None:
+    got = ctx.call(*_mha_args(a))
+    as64 = {k: v.double() if isinstance(v, torch.Tensor) and v.is_floating_point() else v for k, v in a.items()}
+    expected = _heads_by_loop(as64["query"], as64["key"], as64["value"], a["num_heads"], a["mask"]).to(a["query"].dtype)
+    # nan comes from the softmax (assert_stable says so); finite wrong weights next to very negative scores from the fill.
+    formula = UNSTABLE_SOFTMAX if a["key"][:, 1:].max() > 0 else FINITE_MASK_FILL
+    assert_stable(ctx, got, expected, inputs=_mha_shown(a), what="the output", formula=formula)

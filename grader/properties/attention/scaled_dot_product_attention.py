@@ -11,6 +11,9 @@ from hypothesis import example, given
 
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.attention.strategies import large_score_inputs, very_negative_score_inputs
+from grader.properties.common import unless_right
+from grader.properties.stability import FINITE_MASK_FILL, UNSTABLE_SOFTMAX, assert_stable
 
 
 def _softmax_over_queries(q, k, v, mask=None):
@@ -52,9 +55,43 @@ def _mask_after_softmax(q, k, v, mask=None):
     return w @ v, w
 
 
+def _unstable_softmax(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    e = scores.exp()
+    if mask is not None:
+        e = e.masked_fill(~mask, 0.0)
+    w = e / e.sum(-1, keepdim=True)
+    return w @ v, w
+
+
+def _stable(q, k, v, mask=None):
+    return _finite_fill(q, k, v, mask, float("-inf"))
+
+
+def _fill_1e4(q, k, v, mask=None):
+    return _finite_fill(q, k, v, mask, -1e4)
+
+
+def _fill_1e9(q, k, v, mask=None):
+    return _finite_fill(q, k, v, mask, -1e9)
+
+
+def _finite_fill(q, k, v, mask, fill):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, fill)
+    w = torch.softmax(scores, dim=-1)
+    return w @ v, w
+
+
 sdpa = Exercise(
     "attention.scaled_dot_product_attention",
     mistakes=[
+        # First: they agree with the reference on ordinary inputs, so they only ever name
+        # themselves on the large-scale inputs, where another variant may coincide with them.
+        Mistake("unstable_softmax", f"your output equals the softmax computed as {UNSTABLE_SOFTMAX}", unless_right(_unstable_softmax, _stable)),
+        Mistake("mask_fill_1e4", f"your output equals masking with a large finite number: {FINITE_MASK_FILL}", unless_right(_fill_1e4, _stable)),
+        Mistake("mask_fill_1e9", f"your output equals masking with a large finite number: {FINITE_MASK_FILL}", unless_right(_fill_1e9, _stable)),
         Mistake("softmax_over_queries", "your output equals softmax taken over the query axis (dim=-2); attention normalises over the keys (dim=-1), so each query's weights sum to 1", _softmax_over_queries),
         Mistake("no_scaling", "your output equals the reference without the 1/√d scaling of the scores", _no_scaling),
         Mistake("scaled_by_d", "your output divides the scores by d instead of √d", _scaled_by_d),
@@ -148,3 +185,32 @@ def _dtype_contract(ctx: Context, dtype: torch.dtype, lq: int, lk: int) -> None:
     out, w = ctx.call(q, k, v)
     ctx.check(out.dtype == dtype and w.dtype == dtype, f"inputs were {dtype}, results are {out.dtype} and {w.dtype}", inputs={"q": q, "k": k, "v": v})
 
+
+
+def _exact_attention(a: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Output and weights in float64 from the exactly representable scores, cast back."""
+    q, k, v, mask = (x.double() if isinstance(x, torch.Tensor) and x.is_floating_point() else x for x in (a["q"], a["k"], a["v"], a["mask"]))
+    scores = q @ k.T / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    w = torch.softmax(scores, dim=-1)
+    dtype = a["q"].dtype
+    return (w @ v).to(dtype), w.to(dtype)
+
+
+@sdpa.property("stable_for_large_scores", "scores of magnitude 1e2–1e4 (positive or negative) give finite weights equal to the exact softmax", tier="public")
+@given(a=large_score_inputs())
+def _stable_for_large_scores(ctx: Context, a: dict) -> None:
+    got = ctx.call(a["q"], a["k"], a["v"], a["mask"])
+    assert_stable(ctx, got, _exact_attention(a), inputs=_inputs(a), what="the (output, weights)", formula=UNSTABLE_SOFTMAX)
+
+
+@sdpa.property("mask_beats_very_negative_scores", "masked keys get zero weight even when every visible key has a score of −1e5 or −1e10", tier="public")
+@given(a=very_negative_score_inputs())
+def _mask_beats_very_negative_scores(ctx: Context, a: dict) -> None:
+    out, w = ctx.call(a["q"], a["k"], a["v"], a["mask"])
+    expected = _exact_attention(a)
+    leaked = isinstance(w, torch.Tensor) and w.shape == a["mask"].shape and bool((w.masked_select(~a["mask"]) != 0).any())
+    if leaked:
+        ctx.fail(f"masked keys got weight {w.masked_select(~a['mask']).max().item():.4g} next to visible keys with very negative scores: {FINITE_MASK_FILL}", inputs=_inputs(a))
+    assert_stable(ctx, (out, w), expected, inputs=_inputs(a), what="the (output, weights)", formula=UNSTABLE_SOFTMAX)

@@ -10,7 +10,8 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from grader.strategies import attend_masks, batch_shapes, dims, float_dtypes, make_tensor, seeds
+from grader.properties.stability import int_tensor
+from grader.strategies import attend_masks, batch_shapes, dims, float_dtypes, generator, make_tensor, seeds
 
 
 @st.composite
@@ -54,6 +55,71 @@ def mha_inputs(draw: st.DrawFn, *, mask_kind: str | None = None, min_batch: int 
         "mask": mask,
     }
 
+
+
+@st.composite
+def large_score_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """q (Lq, d), k (Lk, d), v (Lk, 2) whose scores q·kᵀ/√d have magnitude 1e2–1e4 with O(1)
+    differences between keys (k = ±2^e + small integers, q small integers), computed exactly by
+    any order of summation (d ∈ {1, 4}: √d is exact); an optional mask keeps key 0 masked and
+    key 1 visible in every row."""
+    lq, lk, d = draw(dims(1, 3)), draw(dims(2, 4)), draw(st.sampled_from((1, 4)))
+    dtype = draw(float_dtypes())
+    seed = draw(seeds())
+    offset = draw(st.sampled_from((1.0, -1.0))) * 2.0 ** draw(st.sampled_from((7, 10, 13)))
+    q = int_tensor((lq, d), dtype, seed, -2, 2)
+    k = offset + int_tensor((lk, d), dtype, seed + 1, -3, 3)
+    mask = None
+    if draw(st.booleans()):
+        mask = torch.rand((lq, lk), generator=generator(seed + 3)) < 0.7
+        mask[:, 0], mask[:, 1] = False, True
+    return {"q": q, "k": k, "v": make_tensor((lk, 2), dtype, seed + 2), "mask": mask}
+
+
+@st.composite
+def very_negative_score_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """Scores of −1e5 or −1e10 at the keys a query may attend to (q positive integers, k = −2^e
+    plus small integers) and masked keys with small scores: key 0 is masked and key 1 visible in
+    every row. Only −inf keeps the masked keys out."""
+    lq, lk, d = draw(dims(1, 3)), draw(dims(2, 4)), draw(st.sampled_from((1, 4)))
+    dtype = draw(float_dtypes())
+    seed = draw(seeds())
+    offset = -(2.0 ** draw(st.sampled_from((17, 34))))
+    q = int_tensor((lq, d), dtype, seed, 1, 2)
+    k = offset + int_tensor((lk, d), dtype, seed + 1, -3, 3)
+    k[0] = int_tensor((d,), dtype, seed + 4, -1, 1)  # a masked key with an ordinary score
+    mask = torch.rand((lq, lk), generator=generator(seed + 3)) < 0.5
+    mask[:, 0], mask[:, 1] = False, True
+    return {"q": q, "k": k, "v": make_tensor((lk, 2), dtype, seed + 2), "mask": mask}
+
+
+@st.composite
+def mha_extreme_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """Multi-head attention inputs with identity projections whose per-head scores are ±1e2–1e4,
+    or −1e5/−1e10 at the visible keys next to masked ones (key 0 masked, key 1 visible in every
+    row); integer features, so every correct order of summation gives the same scores."""
+    num_heads, d = draw(st.sampled_from((1, 2))), draw(st.sampled_from((1, 4)))
+    e = num_heads * d
+    b, lq, lk = draw(dims(1, 2)), draw(dims(1, 2)), draw(dims(2, 3))
+    dtype = draw(float_dtypes())
+    seed = draw(seeds())
+    offset = draw(st.sampled_from((2.0**7, -(2.0**10), 2.0**13, -(2.0**17), -(2.0**34))))
+    key = offset + int_tensor((b, lk, e), dtype, seed + 1, -3, 3)
+    key[:, 0] = int_tensor((b, e), dtype, seed + 4, -1, 1)  # masked: an ordinary score
+    mask = torch.rand((lq, lk), generator=generator(seed + 3)) < 0.5
+    mask[:, 0], mask[:, 1] = False, True
+    eye = torch.eye(e, dtype=dtype)
+    return {
+        "query": int_tensor((b, lq, e), dtype, seed, 1, 2),
+        "key": key,
+        "value": make_tensor((b, lk, e), dtype, seed + 2),
+        "in_proj_weight": torch.cat([eye, eye, eye]),
+        "in_proj_bias": torch.zeros(3 * e, dtype=dtype),
+        "out_proj_weight": eye.clone(),
+        "out_proj_bias": torch.zeros(e, dtype=dtype),
+        "num_heads": num_heads,
+        "mask": mask,
+    }
 
 
 @st.composite

@@ -12,6 +12,7 @@ from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.clip import strategies as gs
 from grader.properties.clip._shared import _logits, _rotation, _scale_value, _symmetric_ce, _tol
 from grader.properties.common import unless_right as _unless_right
+from grader.properties.stability import NAIVE_LOG_SOFTMAX, assert_stable
 
 # ----------------------------------------------------------------------------- known mistakes
 
@@ -44,6 +45,12 @@ def _loss_summed_over_batch(image_emb, text_emb, logit_scale):
     return _symmetric_ce(_logits(image_emb, text_emb, logit_scale), reduction="sum")
 
 
+def _loss_log_of_softmax(image_emb, text_emb, logit_scale):
+    logits = _logits(image_emb, text_emb, logit_scale)
+    diag = torch.arange(logits.shape[0], device=logits.device)
+    return -(logits.softmax(dim=1)[diag, diag].log().mean() + logits.softmax(dim=0)[diag, diag].log().mean()) / 2
+
+
 clip_loss = Exercise(
     "clip.clip_loss",
     mistakes=[
@@ -52,6 +59,7 @@ clip_loss = Exercise(
         Mistake("no_half", "your output is the sum of the two cross-entropies; CLIP takes their mean, ½[CE(logits) + CE(logitsᵀ)]", _unless_right(_loss_no_half, _loss_right)),
         Mistake("no_exp", "your output multiplies the logits by logit_scale itself; logit_scale is the log of the inverse temperature: multiply by exp(logit_scale)", _unless_right(_loss_no_exp, _loss_right)),
         Mistake("divided_by_scale", "your output divides the logits by exp(logit_scale); exp(logit_scale) is the inverse temperature: multiply by it", _unless_right(_loss_divided_by_scale, _loss_right)),
+        Mistake("log_of_softmax", f"your output equals the cross-entropies from log(softmax(logits)): {NAIVE_LOG_SOFTMAX}", _unless_right(_loss_log_of_softmax, _loss_right)),
         Mistake("summed_over_batch", "your output sums the cross-entropy over the batch; F.cross_entropy averages over the N rows (reduction='mean')", _unless_right(_loss_summed_over_batch, _loss_right)),
     ],
 )
@@ -164,3 +172,12 @@ def _loss_dtype_contract(ctx: Context, dtype: torch.dtype, scale_kind: str, n: i
     got = ctx.call(image, text, ls)
     ok = isinstance(got, torch.Tensor) and got.dim() == 0 and got.dtype == dtype
     ctx.check(ok, f"expected a 0-d {dtype} tensor, got {got.dtype if isinstance(got, torch.Tensor) else type(got).__name__} of shape {tuple(getattr(got, 'shape', ()))}", inputs=_loss_inputs(image, text, ls))
+
+
+@clip_loss.property("stable_for_large_logit_scale", "with logit_scale up to 9 (logits exp(logit_scale)·cos of 1e2–1e4) the loss is finite and exact", tier="public")
+@given(a=gs.large_scale_clip_inputs())
+def _loss_stable_for_large_scale(ctx: Context, a: dict) -> None:
+    image, text, ls = a["image_emb"], a["other"], a["logit_scale"]
+    expected = _loss_right(image.double(), text.double(), float(ls)).to(image.dtype)
+    got = ctx.call(image, text, ls)
+    assert_stable(ctx, got, expected, inputs=_loss_inputs(image, text, ls), what="the loss", formula=NAIVE_LOG_SOFTMAX, **_tol(ctx, image.dtype, ls))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -44,3 +45,22 @@ def zero_shot_inputs(draw: st.DrawFn) -> dict[str, Any]:
     n, k, d, dtype, seed = draw(dims()), draw(dims()), draw(dims()), draw(float_dtypes()), draw(seeds())
     image, classes = make_tensor((n, d), dtype, seed), make_tensor((k, d), dtype, seed + 1)
     return {"image_emb": image, "class_emb": classes, "logit_scale": draw(clip_logit_scales(dtype))}
+
+
+@st.composite
+def large_scale_clip_inputs(draw: st.DrawFn, *, rows: str = "N") -> dict[str, Any]:
+    """Integer embeddings (no zero row) and a logit_scale of ln 100 (CLIP's clamp), 7 or 9, so
+    that the logits exp(logit_scale)·cos reach 1e2–1e4. ``rows``: "N" gives image_emb and a
+    correlated text_emb (N, D); "K" gives image_emb (N, D) and class_emb (K, D)."""
+    from grader.properties.stability import int_tensor
+
+    n, k, d, dtype, seed = draw(dims(1, 3)), draw(dims(2, 4)), draw(dims(2, 3)), draw(float_dtypes()), draw(seeds())
+    image = int_tensor((n, d), dtype, seed, -2, 2)
+    image[:, 0] = image[:, 0].abs() + 1  # no zero row: cosines are defined
+    other = int_tensor((n if rows == "N" else k, d), dtype, seed + 1, -2, 2)
+    other[:, -1] = other[:, -1].abs() + 1
+    if rows == "N":
+        other = other + image  # texts correlate with their images
+    scale = draw(st.sampled_from((math.log(100.0), 7.0, 9.0)))
+    logit_scale = torch.tensor(scale, dtype=dtype) if draw(st.booleans()) else scale
+    return {"image_emb": image, "other": other, "logit_scale": logit_scale}

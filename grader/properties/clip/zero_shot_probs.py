@@ -13,6 +13,7 @@ from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.clip import strategies as gs
 from grader.properties.clip._shared import _logits, _rotation, _tol
 from grader.properties.common import unless_right as _unless_right
+from grader.properties.stability import UNSTABLE_SOFTMAX, assert_stable
 
 # ----------------------------------------------------------------------------- known mistakes
 
@@ -41,12 +42,18 @@ def _probs_divided_by_scale(image_emb, class_emb, logit_scale):
     return _logits(image_emb, class_emb, logit_scale, divide=True).softmax(dim=-1)
 
 
+def _probs_exp_over_sum(image_emb, class_emb, logit_scale):
+    e = _logits(image_emb, class_emb, logit_scale).exp()
+    return e / e.sum(dim=-1, keepdim=True)
+
+
 zero_shot = Exercise(
     "clip.zero_shot_probs",
     mistakes=[
         Mistake("softmax_over_images", "your output takes the softmax over the images (dim=0); each image's probabilities are over the K classes (dim=-1)", _unless_right(_probs_over_images, _probs_right)),
         Mistake("no_normalization", "your output uses raw dot products: L2-normalise image and class embeddings, so the logits are scaled cosines", _unless_right(_probs_no_normalization, _probs_right)),
         Mistake("global_norm", "your output divides each embedding matrix by its overall norm (x / x.norm()); normalise each row: F.normalize(x, dim=-1)", _unless_right(_probs_global_norm, _probs_right)),
+        Mistake("exp_over_sum", f"your output equals the probabilities as {UNSTABLE_SOFTMAX}", _unless_right(_probs_exp_over_sum, _probs_right)),
         Mistake("no_exp", "your output multiplies the cosines by logit_scale itself; multiply by exp(logit_scale), the inverse temperature", _unless_right(_probs_no_exp, _probs_right)),
         Mistake("divided_by_scale", "your output divides the cosines by exp(logit_scale); exp(logit_scale) is the inverse temperature: multiply by it", _unless_right(_probs_divided_by_scale, _probs_right)),
     ],
@@ -136,3 +143,12 @@ def _zs_dtype_contract(ctx: Context, dtype: torch.dtype, scale_kind: str, n: int
     ls = 2.0 if scale_kind == "number" else torch.tensor(2.0, dtype=getattr(torch, scale_kind))
     got = ctx.call(image, classes, ls)
     ctx.check(isinstance(got, torch.Tensor) and got.dtype == dtype, f"embeddings were {dtype}, the probabilities are {getattr(got, 'dtype', type(got).__name__)}", inputs=_zs_inputs(image, classes, ls))
+
+
+@zero_shot.property("stable_for_large_logit_scale", "with logit_scale up to 9 (logits exp(logit_scale)·cos of 1e2–1e4) the probabilities are finite and exact", tier="public")
+@given(a=gs.large_scale_clip_inputs(rows="K"))
+def _probs_stable_for_large_scale(ctx: Context, a: dict) -> None:
+    image, classes, ls = a["image_emb"], a["other"], a["logit_scale"]
+    expected = _probs_right(image.double(), classes.double(), float(ls)).to(image.dtype)
+    got = ctx.call(image, classes, ls)
+    assert_stable(ctx, got, expected, inputs=_zs_inputs(image, classes, ls), what="the probabilities", formula=UNSTABLE_SOFTMAX, **_tol(ctx, image.dtype, ls))

@@ -46,12 +46,12 @@ def _reference_grads(ctx: Context, args: tuple[Any, ...], wrt: list[int], g: tor
 
 
 def _assert_grads(ctx: Context, grads: dict[str, Any], expected: tuple[torch.Tensor, ...], *, data: int, tol: tuple[float, float], inputs: dict[str, Any], what: str) -> None:
-    """Compare the first ``data`` gradients (of data tensors) at ``tol``; the rest (of the
-    float64 schedule, of η) at ``tol`` for float64 data, and to 10% for float32 data. Code that
-    casts the schedule to the data's dtype (as diffusers' add_noise does) computes 1 − ᾱ in
-    float32, which near ᾱ = 1 keeps only a few digits: its values pass, and its schedule
-    gradients are ~1% off. 10% still tells a gradient that reaches the schedule from one that
-    does not (zeros) or from a wrong formula."""
+    """Compare the first ``data`` gradients (of data tensors) at ``tol``; the rest (of a float64
+    η) at ``tol`` for float64 data, and to 10% for float32 data. Code that casts the schedule to
+    the data's dtype (as diffusers' float32 buffers are) computes 1 − ᾱ in float32, which near
+    ᾱ = 1 keeps only a few digits: its values pass, and its η gradient is ~1% off. 10% still
+    tells a gradient that reaches η from one that does not (zeros) or from a wrong formula.
+    Gradients with respect to the schedule itself are not graded (catalog)."""
     got = tuple(grads["inputs"])
     if len(got) != len(expected):
         ctx.fail(f"{what}: expected {len(expected)} gradients, got {len(got)}", inputs=inputs)

@@ -126,12 +126,12 @@ def _q_matches_reference(ctx: Context, a: dict[str, Any]) -> None:
     ctx.assert_close(ctx.call(*args), ctx.ref(*args), inputs=_q_inputs(a))
 
 
-@q_sample.property("gradients_match", "gradients with respect to x0, noise and alphas_cumprod equal the reference's", tier="hidden")
+@q_sample.property("gradients_match", "gradients with respect to x0 and noise equal the reference's (the schedule is a constant: its gradient is not graded)", tier="hidden")
 @given(a=q_sample_inputs(), seed=gs.seeds())
 def _q_gradients_match(ctx: Context, a: dict[str, Any], seed: int) -> None:
     args = (a["x0"], a["t"], a["noise"], a["alphas_cumprod"])
     g = gs.make_tensor(tuple(a["x0"].shape), a["x0"].dtype, seed)
-    _, grads = ctx.student.vjp(ctx.exercise.name, args, g, [0, 2, 3])
-    expected = _reference_grads(ctx, args, [0, 2, 3], g)
-    _assert_grads(ctx, grads, expected, data=2, tol=ctx.tolerance(a["x0"].dtype), inputs=_q_inputs(a), what="the gradients (d x0, d noise, d alphas_cumprod)")
+    _, grads = ctx.student.vjp(ctx.exercise.name, args, g, [0, 2])  # alphas_cumprod is a constant (catalog)
+    expected = _reference_grads(ctx, args, [0, 2], g)
+    _assert_grads(ctx, grads, expected, data=2, tol=ctx.tolerance(a["x0"].dtype), inputs=_q_inputs(a), what="the gradients (d x0, d noise)")
 

@@ -139,7 +139,7 @@ def guidance_scales() -> st.SearchStrategy[float]:
 @st.composite
 def guidance_inputs(draw: st.DrawFn, *, scale_kind: str | None = None, tied: bool = False) -> dict[str, Any]:
     """eps_uncond, eps_cond (B, ...) and a scale: a float, a 0-d tensor, or a per-sample
-    (B, 1, ..., 1) tensor (of the data's dtype or float64)."""
+    (B, 1, ..., 1) tensor in the data's dtype (the catalog's contract for a tensor scale)."""
     shape = draw(diffusion_shapes(tied=tied))
     dtype = draw(float_dtypes())
     seed = draw(seeds())
@@ -148,8 +148,7 @@ def guidance_inputs(draw: st.DrawFn, *, scale_kind: str | None = None, tied: boo
         scale: float | torch.Tensor = draw(guidance_scales())
     else:
         scale_shape = () if kind == "0-d" else (shape[0],) + (1,) * (len(shape) - 1)
-        scale_dtype = draw(st.sampled_from((dtype, torch.float64)))
-        scale = make_tensor(scale_shape, scale_dtype, seed + 2, low=-2.0, high=15.0)
+        scale = make_tensor(scale_shape, dtype, seed + 2, low=-2.0, high=15.0)
     return {"eps_uncond": make_tensor(shape, dtype, seed), "eps_cond": make_tensor(shape, dtype, seed + 1), "scale": scale}
 
 

@@ -13,6 +13,7 @@ from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import assert_gradients as _assert_gradients
 from grader.properties.gan import strategies as gs
 from grader.properties.gan._shared import _exact_softplus, _none_as_zeros, _scalar_check
+from grader.properties.stability import SIGMOID_THEN_LOG, assert_stable
 
 
 def _d_halved(real_logits, fake_logits):
@@ -102,3 +103,11 @@ def _d_dtype(ctx: Context, real: torch.Tensor, fake: torch.Tensor) -> None:
     for dtype in gs.FLOAT_DTYPES:
         r, f = real.to(dtype), fake.to(dtype)
         _scalar_check(ctx, ctx.call(r, f), dtype, {"real_logits": r, "fake_logits": f})
+
+
+@discriminator_loss.property("exact_for_large_logits", "the loss is exact for logits of magnitude 1e2–1e4 (BCE-with-logits never saturates)", tier="public")
+@given(real=gs.large_gan_logits(), fake=gs.large_gan_logits())
+def _d_large_logits(ctx: Context, real: torch.Tensor, fake: torch.Tensor) -> None:
+    fake = fake.to(real.dtype)
+    expected = (_exact_softplus(-real).mean() + _exact_softplus(fake).mean()).to(real.dtype)
+    assert_stable(ctx, ctx.call(real, fake), expected, inputs={"real_logits": real, "fake_logits": fake}, what="the loss", formula=SIGMOID_THEN_LOG)

@@ -13,6 +13,7 @@ from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import assert_gradients as _assert_gradients
 from grader.properties.gan import strategies as gs
 from grader.properties.gan._shared import _exact_softplus, _none_as_zeros, _scalar_check
+from grader.properties.stability import SIGMOID_THEN_LOG, assert_stable
 
 
 def _g_saturating_sign_flipped(fake_logits, non_saturating=True):
@@ -114,3 +115,11 @@ def _g_dtype(ctx: Context, fake: torch.Tensor, non_saturating: bool) -> None:
     for dtype in gs.FLOAT_DTYPES:
         f = fake.to(dtype)
         _scalar_check(ctx, ctx.call(f, non_saturating=non_saturating), dtype, {"fake_logits": f, "non_saturating": non_saturating})
+
+
+@generator_loss.property("exact_for_large_logits", "both variants are exact for logits of magnitude 1e2–1e4 (no saturating log of a sigmoid)", tier="public")
+@given(fake=gs.large_gan_logits(), non_saturating=st.booleans())
+def _g_large_logits(ctx: Context, fake: torch.Tensor, non_saturating: bool) -> None:
+    expected = (_exact_softplus(-fake).mean() if non_saturating else -_exact_softplus(fake).mean()).to(fake.dtype)
+    got = ctx.call(fake, non_saturating=non_saturating)
+    assert_stable(ctx, got, expected, inputs={"fake_logits": fake, "non_saturating": non_saturating}, what="the loss", formula=SIGMOID_THEN_LOG)

@@ -87,3 +87,17 @@ def r1_inputs(draw: st.DrawFn, *, images: bool | None = None, min_batch: int = 1
         "gamma": draw(st.sampled_from((10.0, 1.0, 0.5, 3.0))),
         "critic_seed": draw(seeds()),
     }
+
+
+@st.composite
+def large_gan_logits(draw: st.DrawFn) -> torch.Tensor:
+    """Logits (B,) or (B, 1) of magnitude 1e2–1e4 (±2^e·{1, 2, 3}, e ∈ {7, 10, 13}), exact in
+    float32 and float64, mixed with ordinary ones: beyond the ±100 where a clamped log (the
+    −100 floor of F.binary_cross_entropy) still happens to give the exact loss."""
+    from grader.properties.stability import int_tensor
+
+    shape = (draw(dims(1, 4)), 1) if draw(st.booleans()) else (draw(dims(1, 4)),)
+    dtype, seed = draw(float_dtypes()), draw(seeds())
+    big = (2.0 ** draw(st.sampled_from((7, 10, 13)))) * int_tensor(shape, dtype, seed, -3, 3)
+    big.view(-1)[0] = big.view(-1)[0] if float(big.view(-1)[0]) != 0 else 2.0**7  # at least one large entry
+    return big + make_tensor(shape, dtype, seed + 1)

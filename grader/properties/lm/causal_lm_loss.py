@@ -10,8 +10,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.common import unless_right
 from grader.properties.lm import strategies as gs
 from grader.properties.lm._shared import strict_diagnoses
+from grader.properties.stability import NAIVE_LOG_SOFTMAX, assert_stable
 
 
 def _token_losses(logits, labels, ignore_index):
@@ -36,12 +38,23 @@ def _loss_ignored_in_denominator(logits, labels, ignore_index=-100):
     return _token_losses(logits, labels, ignore_index).mean()
 
 
+def _loss_log_of_softmax(logits, labels, ignore_index=-100):
+    """log(softmax(x)) then the negative log-likelihood: log 0 = −inf for very unlikely targets."""
+    logp = logits[:, :-1].softmax(dim=-1).log()
+    return F.nll_loss(logp.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=ignore_index)
+
+
+def _loss_right(logits, labels, ignore_index=-100):
+    return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=ignore_index)
+
+
 loss_ex = Exercise(
     "lm.causal_lm_loss",
     mistakes=[
         Mistake("no_shift", "your output equals the cross-entropy of logits[:, t] against labels[:, t] (no shift); position t predicts the NEXT token: compare logits[:, :-1] with labels[:, 1:]", _loss_no_shift),
         Mistake("shift_reversed", "your output compares logits[:, 1:] with labels[:, :-1] (shifted the wrong way); position t predicts token t + 1: logits[:, :-1] against labels[:, 1:]", _loss_shift_reversed),
         Mistake("mean_over_sequences", "your output averages each sequence's loss and then the sequences; the loss is one mean over all non-ignored target tokens of the batch", _loss_mean_over_sequences),
+        Mistake("log_of_softmax", f"your output equals the loss from log(softmax(logits)): {NAIVE_LOG_SOFTMAX}", unless_right(_loss_log_of_softmax, _loss_right)),
         Mistake("ignored_in_denominator", "your output divides by every target position, ignored ones included; divide by the number of targets that are not ignore_index", _loss_ignored_in_denominator),
     ],
 )
@@ -137,6 +150,16 @@ def _loss_gradients(ctx: Context, a: dict, seed: int) -> None:
     leaf = logits.clone().requires_grad_(True)
     (expected,) = torch.autograd.grad(ctx.ref(leaf, labels), leaf, g)
     ctx.assert_close(grads["inputs"][0], expected, inputs=_loss_inputs(a), what="d loss / d logits")
+
+
+@loss_ex.property("stable_for_large_logits", "logits of magnitude 1e2–1e4, where some targets have probability e^−1000, give the exact finite loss", tier="public")
+@given(a=gs.large_logit_lm_inputs())
+def _loss_stable_for_large_logits(ctx: Context, a: dict) -> None:
+    logits, labels = a["logits"], a["labels"]
+    expected = _loss_right(logits.double(), labels).to(logits.dtype)
+    # Any log-sum-exp rounds at the logits' magnitude: the tolerance grows with it.
+    atol = 8 * torch.finfo(logits.dtype).eps * float(logits.abs().max())
+    assert_stable(ctx, ctx.call(logits, labels), expected, inputs=_loss_inputs(a), what="the loss", formula=NAIVE_LOG_SOFTMAX, atol=atol)
 
 
 # Last, once every property is registered: failures are re-diagnosed strictly (see _shared).

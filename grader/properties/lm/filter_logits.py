@@ -8,9 +8,12 @@ import torch
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from grader.failures import PropertyFailure
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.common import unless_right
 from grader.properties.lm import strategies as gs
 from grader.properties.lm._shared import NEG_INF, _filter_variant, _kept_by_statement, strict_diagnoses
+from grader.properties.stability import UNSTABLE_SOFTMAX
 
 
 def _expected_filtered(logits: torch.Tensor, temperature: Any, kept: torch.Tensor) -> torch.Tensor:
@@ -52,9 +55,23 @@ def _filter_top_p_first(logits, temperature=1.0, top_k=None, top_p=None):
     return _filter_variant(logits, temperature, top_k, top_p, k_first=False)
 
 
+def _filter_unstable_softmax(logits, temperature=1.0, top_k=None, top_p=None):
+    """The Hugging Face filter with top-p's probabilities computed as exp(x)/Σexp(x)."""
+    logits = _filter_variant(logits, temperature, top_k, None)
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        e = sorted_logits.exp()
+        probs = e / e.sum(dim=-1, keepdim=True)  # nan once exp overflows or every exp underflows
+        remove = (probs.cumsum(dim=-1) - probs) >= top_p
+        remove[..., 0] = False
+        logits = logits.masked_fill(remove.scatter(-1, order, remove), NEG_INF)
+    return logits
+
+
 filter_ex = Exercise(
     "lm.filter_logits",
     mistakes=[
+        Mistake("unstable_softmax", f"your output equals top-p with probabilities from {UNSTABLE_SOFTMAX} (the nan probabilities then remove nothing)", unless_right(_filter_unstable_softmax, _filter_variant)),
         Mistake("temperature_multiplied", "your output multiplies the logits by the temperature; divide by it (a low temperature sharpens the distribution)", _filter_temperature_multiplied),
         Mistake("temperature_after_filtering", "your output applies top-k/top-p to the raw logits and divides by the temperature afterwards; the temperature comes first, so top-p sees the tempered probabilities", _filter_temperature_last),
         Mistake("top_p_before_top_k", "your output applies top-p before top-k; Hugging Face applies top-k first and top-p to the renormalised probabilities of the tokens top-k kept", _filter_top_p_first),
@@ -159,6 +176,19 @@ def _filter_dtype(ctx: Context, a: dict) -> None:
 @example(a={"logits": torch.tensor([[0.3, -1.0, 2.0]], dtype=torch.float64), "temperature": torch.tensor(2.0, dtype=torch.float64), "top_k": 2, "top_p": 0.4})
 def _filter_matches_reference(ctx: Context, a: dict) -> None:
     _assert_filtered(ctx, _filter_call(ctx, a), ctx.ref(a["logits"], a["temperature"], a["top_k"], a["top_p"]), _filter_inputs(a))
+
+
+@filter_ex.property("top_p_stable_for_large_logits", "top-p on logits of magnitude 1e2–1e4 (positive or negative) keeps the same nucleus as on the logits shifted to 0", tier="public")
+@given(a=gs.large_logit_top_p_inputs())
+def _top_p_stable_for_large_logits(ctx: Context, a: dict) -> None:
+    logits = a["logits"]
+    kept = _kept_by_statement(logits, 1.0, None, a["top_p"])
+    got = _filter_call(ctx, a)
+    try:
+        _assert_filtered(ctx, got, _expected_filtered(logits, 1.0, kept), _filter_inputs(a))
+    except PropertyFailure as failure:
+        failure.message += f"\nat this scale the usual cause: {UNSTABLE_SOFTMAX}"
+        raise
 
 
 # Last, once every property is registered: failures are re-diagnosed strictly (see _shared).

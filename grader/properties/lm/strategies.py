@@ -145,6 +145,37 @@ def soft_prompt_inputs(draw: st.DrawFn, *, with_labels: bool | None = None) -> d
 
 
 @st.composite
+def large_logit_lm_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """logits (B, L, V) = 2^e·{−2..2} + {0..3} (e ∈ {7, 10, 13}: magnitudes 1e2–1e4, gaps so large
+    that some targets have probability ~e^−1000) and labels (B, L) without ignored targets;
+    integers, so the logits are exact in float32 and float64."""
+    from grader.properties.stability import int_tensor
+
+    b, length, vocab = draw(dims(1, 2)), draw(dims(2, 3)), draw(dims(2, 4))
+    dtype, seed = draw(float_dtypes()), draw(seeds())
+    scale = 2.0 ** draw(st.sampled_from((7, 10, 13)))
+    logits = scale * int_tensor((b, length, vocab), dtype, seed, -2, 2) + int_tensor((b, length, vocab), dtype, seed + 1, 0, 3)
+    return {"logits": logits, "labels": token_ids((b, length), vocab, seed + 2)}
+
+
+@st.composite
+def large_logit_top_p_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """logits (B, V) = ±2^e − (distinct integers in 0..6) (magnitudes 1e2–1e4, probabilities of
+    order 1, no ties: which of two equal logits top-p keeps is a choice of order) and a top_p
+    away from every cumulative probability (rounding does not pick the crossing token)."""
+    from hypothesis import assume
+
+    b, vocab = draw(dims(1, 2)), draw(dims(2, 6))
+    dtype, seed = draw(float_dtypes()), draw(seeds())
+    offset = draw(st.sampled_from((1.0, -1.0))) * 2.0 ** draw(st.sampled_from((7, 10, 13)))
+    g = generator(seed)
+    logits = offset - torch.stack([torch.randperm(7, generator=g)[:vocab] for _ in range(b)]).to(dtype)
+    top_p = draw(st.sampled_from((0.3, 0.6, 0.9)))
+    assume(top_p_margin(logits, 1.0, None, top_p) > 1e-3)
+    return {"logits": logits, "temperature": 1.0, "top_k": None, "top_p": top_p}
+
+
+@st.composite
 def completion_inputs(draw: st.DrawFn, *, ignore_index: bool = False) -> dict[str, Any]:
     """input_ids (B, L) int64 with pad id 0 on padding, a right-padded attention_mask (B, L), int64
     or bool, prompt_lengths (B,) int64 from 0 to each row's number of real tokens; ignore_index

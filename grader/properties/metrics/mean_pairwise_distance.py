@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.common import unless_right
 from grader.properties.metrics._shared import _is_float, _tol, _type_name
-from grader.properties.metrics.strategies import feature_samples
+from grader.properties.metrics.strategies import far_from_origin_features, feature_samples
+from grader.properties.stability import EXPANDED_DISTANCE, assert_stable
 
 
 def _mpd_with_self_pairs(features):
@@ -31,12 +33,24 @@ def _mpd_to_centroid(features):
     return (features - features.mean(dim=0)).norm(dim=1).mean().item()
 
 
+def _mpd_expanded(features):
+    sq = features.pow(2).sum(1)
+    d2 = sq[:, None] + sq[None, :] - 2 * features @ features.T
+    i, j = torch.triu_indices(len(features), len(features), 1)
+    return d2[i, j].clamp(min=0).sqrt().mean().item()
+
+
+def _mpd_right(features):
+    return torch.pdist(features).mean().item()
+
+
 pairwise = Exercise(
     "metrics.mean_pairwise_distance",
     mistakes=[
         Mistake("self_pairs_included", "your output averages the full N×N distance matrix, zero diagonal included; average over the N(N − 1)/2 pairs i < j", _mpd_with_self_pairs),
         Mistake("squared_distances", "your output averages squared distances; the score is the mean Euclidean distance", _mpd_squared),
         Mistake("double_counted", "your output sums both (i, j) and (j, i) but divides by the N(N − 1)/2 unordered pairs: each distance is counted twice", _mpd_double_counted),
+        Mistake("expanded_distance", f"your output equals distances from ‖a‖² + ‖b‖² − 2a·b: {EXPANDED_DISTANCE}", unless_right(_mpd_expanded, _mpd_right)),
         Mistake("distance_to_centroid", "your output is the mean distance to the centroid; the score averages distances between pairs of samples", _mpd_to_centroid),
     ],
 )
@@ -87,3 +101,11 @@ def _mpd_dtype_contract(ctx: Context, x: torch.Tensor) -> None:
         rtol, _ = ctx.tolerance(x.dtype)
         ctx.assert_close(ctx.call(huge), got * 1e39, inputs={"features": huge}, what="the score of features·1e39 (is there a float32 round trip?)", rtol=rtol * 10, atol=0.0)
 
+
+
+@pairwise.property("far_from_origin", "features far from the origin (|coordinates| ≈ 4e3 in float32, 3e8 in float64) give the same score as the features moved to the origin", tier="public")
+@given(a=far_from_origin_features())
+def _mpd_far_from_origin(ctx: Context, a: dict) -> None:
+    x = a["features"]
+    expected = torch.pdist(a["centred"].double()).mean().item()
+    assert_stable(ctx, ctx.call(x), expected, inputs={"features": x}, what="the score", formula=EXPANDED_DISTANCE, **_tol(ctx, x.dtype))

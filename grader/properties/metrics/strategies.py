@@ -79,3 +79,15 @@ def real_fake_sets(draw: st.DrawFn, *, max_k: int = 3) -> dict[str, Any]:
     fake = (make_tensor((n_fake, d), torch.float64, seed + 1) + shift).to(dtype)
     return {"real": real, "fake": fake, "k": k}
 
+
+
+@st.composite
+def far_from_origin_features(draw: st.DrawFn) -> dict[str, Any]:
+    """features (N, D) = c + small integers, |c| = 2^12 (float32) or 2^28 (float64), exact, and
+    the same points moved to the origin ("centred"): distances are O(1), squared norms huge."""
+    from grader.properties.stability import int_tensor
+
+    n, d, dtype, seed = draw(dims(2, 5)), draw(dims(1, 4)), draw(float_dtypes()), draw(seeds())
+    c = draw(st.sampled_from((1.0, -1.0))) * 2.0 ** (12 if dtype == torch.float32 else 28)
+    centred = int_tensor((n, d), dtype, seed, -3, 3)
+    return {"features": c + centred, "centred": centred}

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from grader.strategies import dims, float_dtypes, make_tensor, seeds
 
-__all__ = ["make_tensor", "nearest_gap", "seeds", "vq_inputs"]
+__all__ = ["far_from_origin_vq_inputs", "make_tensor", "nearest_gap", "seeds", "vq_inputs"]
 
 
 def nearest_gap(z_e: torch.Tensor, codebook: torch.Tensor) -> float:
@@ -40,3 +40,22 @@ def vq_inputs(draw: st.DrawFn) -> dict[str, Any]:
     assume(nearest_gap(z_e, codebook) > 1e-3)
     beta = draw(st.sampled_from((0.25, 0.1, 0.5, 2.0)))  # never 1: it would hide which term carries beta
     return {"z_e": z_e, "codebook": codebook, "beta": beta}
+
+
+@st.composite
+def far_from_origin_vq_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """z_e and codebook = c + small integers with |c| = 2^12 (float32) or 2^28 (float64): exact
+    inputs whose distances are small integers, but whose squared norms are so large that
+    ‖z‖² + ‖e‖² − 2z·e rounds by more than the gaps. At most 25 positions and codewords, where
+    torch.cdist computes differences too. Ties are rejected."""
+    from hypothesis import assume
+
+    from grader.properties.stability import int_tensor
+
+    b, d, h, w, k = draw(dims(1, 2)), draw(dims(1, 4)), draw(dims(1, 3)), draw(dims(1, 3)), draw(dims(2, 6))
+    dtype, seed = draw(float_dtypes()), draw(seeds())
+    c = draw(st.sampled_from((1.0, -1.0))) * 2.0 ** (12 if dtype == torch.float32 else 28)
+    codebook = c + int_tensor((k, d), dtype, seed, -3, 3)
+    z_e = c + int_tensor((b, d, h, w), dtype, seed + 1, -3, 3)
+    assume(nearest_gap(z_e, codebook) > 0.5)
+    return {"z_e": z_e, "codebook": codebook, "beta": 0.25}

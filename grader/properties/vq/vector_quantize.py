@@ -8,6 +8,8 @@ import torch
 from hypothesis import example, given
 
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.common import unless_right
+from grader.properties.stability import EXPANDED_DISTANCE
 from grader.properties.vq import strategies as gs
 
 # ----------------------------------------------------------------------------- known mistakes
@@ -18,6 +20,10 @@ def _by_distance(flat, codebook):
 
 def _by_dot_product(flat, codebook):
     return (flat @ codebook.T).argmax(1)
+
+
+def _by_expanded_distance(flat, codebook):
+    return (flat.pow(2).sum(1, keepdim=True) + codebook.pow(2).sum(1) - 2 * flat @ codebook.T).argmin(1)
 
 
 def _variant(z_e, codebook, beta, *, flatten="permute", nearest=_by_distance, loss_reduce="mean", index_shape="grid"):
@@ -50,10 +56,15 @@ def _loss_sums_channels(z_e, codebook, beta=0.25):
     return _variant(z_e, codebook, beta, loss_reduce="sum_channels")
 
 
+def _expanded_distance(z_e, codebook, beta=0.25):
+    return _variant(z_e, codebook, beta, nearest=_by_expanded_distance)
+
+
 vector_quantize = Exercise(
     "vq.vector_quantize",
     mistakes=[
         Mistake("no_permute", "your output reshapes z_e (B, D, H, W) straight to (-1, D), which mixes channels of different positions; move the channels last first: z_e.permute(0, 2, 3, 1).reshape(-1, D)", _no_permute),
+        Mistake("expanded_distance", f"your output picks codewords by ‖z‖² + ‖e‖² − 2z·e: {EXPANDED_DISTANCE}", unless_right(_expanded_distance, _variant)),
         Mistake("dot_product_nearest", "your output picks the codeword with the largest dot product z·e; the nearest codeword minimises ‖z − e‖² = ‖z‖² − 2z·e + ‖e‖², and the ‖e‖² term matters", _dot_product_nearest),
         Mistake("flat_indices", "your indices are flat, one per position (B·H·W,); return them on the latent grid, shape (B, H, W)", _flat_indices),
         Mistake("loss_sums_channels", "your loss sums the squared error over channels before averaging; both terms are means over all B·D·H·W entries (F.mse_loss)", _loss_sums_channels),
@@ -183,3 +194,16 @@ def _gradients_match(ctx: Context, a: dict[str, Any], seed: int) -> None:
     expected = torch.autograd.grad((z_q, loss), leaves, (g_q, g_loss))
     for name, got, e in zip(("z_e", "codebook", "beta"), grads["inputs"], expected):
         ctx.assert_close(_as_zero(got, e), e, inputs=a, what=f"the gradient with respect to {name}")
+
+
+@vector_quantize.property("nearest_codeword_far_from_origin", "for z_e and codewords far from the origin (|coordinates| ≈ 4e3 in float32, 3e8 in float64) the indices still name the nearest codeword", tier="public")
+@given(a=gs.far_from_origin_vq_inputs())
+def _nearest_far_from_origin(ctx: Context, a: dict[str, Any]) -> None:
+    z_q, idx, _ = _triple(ctx, ctx.call(a["z_e"], a["codebook"], a["beta"]), a)
+    expected_idx, expected_e = _brute_force(a["z_e"], a["codebook"])
+    if not (isinstance(idx, torch.Tensor) and idx.shape == expected_idx.shape and torch.equal(idx.long(), expected_idx)):
+        c = 2.0 ** (12 if a["z_e"].dtype == torch.float32 else 28) * (1 if float(a["codebook"].mean()) > 0 else -1)
+        shown = f"z_e − c = {(a['z_e'] - c).flatten().tolist()}, codebook − c = {(a['codebook'] - c).tolist()} with c = {c:g}"
+        got_idx = idx.flatten().tolist() if isinstance(idx, torch.Tensor) else idx
+        ctx.fail(f"the indices are not those of the nearest codewords (expected {expected_idx.flatten().tolist()}, got {got_idx}; {shown}): {EXPANDED_DISTANCE}", inputs=a)
+    ctx.assert_close(z_q, expected_e.to(a["z_e"].dtype), inputs=a, what="z_q")

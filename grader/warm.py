@@ -1,0 +1,118 @@
+"""A warm grader for `grade watch`: the judge stays loaded and a fresh worker waits, ready.
+
+A cold `grade q59` spends most of its time in two processes importing torch. Here the judge
+(torch, Hypothesis, the properties, the reference solutions) is imported once, and one spare
+worker is started ahead of time: it imports torch while the student edits, so a save costs
+only the properties. Each grading uses a spare that has never run student code, and is then
+stopped: a worker's ``sys.modules`` would otherwise keep the old version of a module the
+exercise imports. The spare is started exactly like `grade` starts its worker (same command
+line, inside the same bubblewrap sandbox), so isolation does not change; forking a
+torch-loaded template instead would skip the import but not the sandbox set-up, and forking a
+process that has loaded torch's thread pools is fragile.
+
+A spare that dies while waiting (killed, out of memory) is replaced on the next idle tick or,
+at the latest, when a grading needs it; the student sees no error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.catalog import EXERCISES, topic_of
+from grader.connection import WorkerConnection
+from grader.limits import Limits
+from grader.results import ExerciseResult
+
+
+class WarmWorkers:
+    """One spare worker started ahead of time; ``take`` hands it out, ``replenish`` starts the next."""
+
+    def __init__(self, submission: Path, *, limits: Limits, isolation: str) -> None:
+        self.submission = submission
+        self.limits = limits
+        self.isolation = isolation
+        self.replaced = 0  # spares found dead and replaced (tests, trace)
+        self._spare: WorkerConnection | None = None
+        self.replenish()
+
+    def replenish(self) -> None:
+        """Make sure a live spare exists and is importing torch."""
+        if self._spare is not None and self._spare.alive():
+            return
+        if self._spare is not None:
+            self._spare.stop()
+            self.replaced += 1
+        self._spare = WorkerConnection(self.submission, limits=self.limits, isolation=self.isolation)
+        self._spare.send_ping()  # answered once torch is imported: is_ready() reads it without waiting
+
+    def ready(self) -> bool:
+        """Is a spare alive with torch imported (a grading would start at once)?"""
+        return self._spare is not None and self._spare.is_ready()
+
+    @property
+    def spare_pid(self) -> int | None:
+        return self._spare.pid if self._spare is not None else None
+
+    def take(self) -> WorkerConnection:
+        """The spare, for one grading; the caller stops it and calls ``replenish`` afterwards."""
+        self.replenish()
+        spare, self._spare = self._spare, None
+        assert spare is not None
+        return spare
+
+    def close(self) -> None:
+        if self._spare is not None:
+            self._spare.stop()
+            self._spare = None
+
+
+class WarmGrader:
+    """Grades one exercise at a time with the judge kept loaded and a spare worker waiting."""
+
+    def __init__(self, submission: Path, *, solutions: Path | None, limits: Limits, isolation: str, device: str = "cpu") -> None:
+        self.submission = submission
+        self.solutions = solutions
+        self.limits = limits
+        self.isolation = isolation
+        self.device = device
+        self.workers = WarmWorkers(submission, limits=limits, isolation=isolation)
+        self._used: WorkerConnection | None = None
+        # Imported while the spare imports torch, as `grade` overlaps its two start-ups.
+        from grader.properties import load_topics
+
+        self._load_topics = load_topics
+
+    def grade(self, exercise_id: str) -> ExerciseResult:
+        """Grade one exercise in the spare worker (call ``recycle`` once the verdict is shown)."""
+        from grader.runner import code_hash, grade_exercise
+
+        registry = self._load_topics({topic_of(exercise_id)})
+        exercise = registry.get(exercise_id)
+        if exercise is None:
+            result = ExerciseResult(exercise_id, EXERCISES[exercise_id], self.device, "error", message="this exercise has no properties yet")
+        else:
+            self.recycle()
+            self._used = self.workers.take()
+            result = grade_exercise(
+                exercise,  # type: ignore[arg-type]
+                self._used,
+                device=self.device,
+                solutions=self.solutions,
+                call_timeout=self.limits.call_timeout,
+                exercise_timeout=self.limits.exercise_timeout,
+            )
+        result.code_hash = code_hash(self.submission, exercise_id)
+        return result
+
+    def recycle(self) -> None:
+        """Stop the worker the last grading used and start the next spare (off the critical path)."""
+        if self._used is not None:
+            self._used.stop()
+            self._used = None
+        self.workers.replenish()
+
+    def close(self) -> None:
+        if self._used is not None:
+            self._used.stop()
+            self._used = None
+        self.workers.close()
