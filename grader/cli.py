@@ -15,6 +15,7 @@ commands to it at once (issue 12); once they have landed, the tools (`batch`, `e
     grade bundle gradescope autograder.zip          a Gradescope autograder
     grade bundle classroom DIR [TARGETS]            a GitHub Classroom template repository
     grade watch [q59]                               re-grade the current exercise on every save
+    grade release OUT                               a student copy: no solutions, recorded reference answers
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from grader.core.results import GradeReport
     from grader.notebook import NotebookSubmission
 
-SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle", "watch")
+SUBCOMMANDS = ("show", "check-bank", "check-course", "batch", "export", "report", "bundle", "watch", "release")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -562,6 +563,29 @@ def watch(
     options = WatchOptions(folder, paths.solutions_dir(), isolation, (lang or Lang(default_lang())).value, manual_run, trace=bool(os.environ.get("GENLAB_WATCH_TRACE")))
     asked = target.strip().lower() if target and target.strip().lower() in {q for qs in links().questions.values() for q in qs} else None
     raise typer.Exit(run_watch(grader, options, targets, asked, out))
+
+
+@tools_app.command("release")
+def release(out_dir: Annotated[Path, typer.Argument(help="The folder to write the student copy into (new or empty).", show_default=False)]) -> None:
+    """Write a student copy of the course: stubs, bank, grader, TUI, README, and the reference's
+    recorded answers instead of solutions/ (exit 0 written, 1 written but it contains reference code, 2 usage error)."""
+    from grader.release.build import build_release
+
+    try:
+        made = build_release(out_dir)
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {made.out}: {made.files} files; the reference's answers for {made.exercises} exercises take {made.answers_bytes / 1024:.0f} KiB", markup=False, soft_wrap=True)
+    if made.instructor_only:
+        out.print(f"{len(made.instructor_only)} checks run only in the instructor's copy (the student copy says so when it skips them):", markup=False, soft_wrap=True)
+        for line in made.instructor_only:
+            out.print(f"  {line}", markup=False, highlight=False)
+    if made.leaks:
+        err.print(f"[bold red]The copy contains the reference's source[/] ({len(made.leaks)} places); do not publish it before the property modules stop embedding it:")
+        for line in made.leaks:
+            err.print(f"  {line}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    out.print(f"students: cd {made.out} && python3 -m pip install -e . && grade", markup=False)
 
 
 def main(argv: list[str] | None = None) -> None:

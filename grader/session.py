@@ -36,7 +36,7 @@ def grade_run(
         devices = _devices(connection, device)
         report = GradeReport([], isolation=isolation)
         if solutions is None:
-            report.notes.append("this copy of the course has no solutions/: hidden properties were skipped, only the public ones ran")
+            report.notes.append(_student_copy_note(exercise_ids))
         for device in devices:
             for exercise_id in exercise_ids:
                 exercise = registry.get(exercise_id)
@@ -51,6 +51,24 @@ def grade_run(
         return report
     finally:
         connection.close()
+
+
+def _student_copy_note(exercise_ids: list[str]) -> str:
+    """What a copy without solutions/ checks: recorded reference answers (`grade release`) or only the public tier."""
+    from grader.core import paths
+    from grader.release.student_copy import instructor_only_checks, version_mismatch
+
+    answers = paths.answers_dir()
+    if answers is None:
+        return "this copy of the course has no solutions/: hidden properties were skipped, only the public ones ran"
+    skipped = instructor_only_checks(answers, exercise_ids)
+    note = "student copy: checks against the reference use its answers recorded at release time"
+    mismatch = version_mismatch(answers)
+    if mismatch:
+        note += f"; WARNING: {mismatch}"
+    if skipped:
+        note += f"; {len(skipped)} checks run only in the instructor's copy: " + ", ".join(skipped)
+    return note
 
 
 def _devices(connection: object, device: str) -> list[str]:

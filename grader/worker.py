@@ -25,7 +25,7 @@ from grader import memory_probe, protocol
 
 # Module prefixes the worker refuses to import: the verdict side of the grader (every one names
 # a module that exists; tests/test_worker_imports.py checks it).
-FORBIDDEN_IMPORTS = ("solutions", "grader.properties", "grader.reference", "grader.runner", "hypothesis")
+FORBIDDEN_IMPORTS = ("solutions", "grader.properties", "grader.reference", "grader.release", "grader.runner", "hypothesis")
 
 
 class ImportGuard(importlib.abc.MetaPathFinder):

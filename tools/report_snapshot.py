@@ -25,11 +25,10 @@ def _clean(report: dict) -> dict:
 
 def main(out: str, topics: list[str]) -> None:
     from grader.connection import LocalConnection
+    from grader.reference import load_reference
     from grader.runner import grade_exercise
     from grader.worker import load_topic_from
     from tests.harness import CAUGHT_BY, EXERCISES_DIR, IMPLEMENTED, REGISTRY, SOLUTIONS, grade_impl
-
-    from grader.reference import load_reference
 
     reports: dict[str, dict] = {}
     for exercise_id in IMPLEMENTED:

@@ -30,3 +30,9 @@ def progress_path() -> Path:
     """The SQLite progress store ($GENLAB_PROGRESS overrides; ignored by git)."""
     env = os.environ.get("GENLAB_PROGRESS")
     return Path(env).resolve() if env else course_root() / ".genlab" / "progress.sqlite3"
+
+
+def answers_dir() -> Path | None:
+    """The reference's recorded answers of a student copy (`grade release`), or None."""
+    path = course_root() / "answers"
+    return path if (path / "manifest.json").is_file() else None

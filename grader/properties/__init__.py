@@ -14,7 +14,34 @@ from hypothesis import HealthCheck, Phase, Verbosity, settings
 
 from grader.core.catalog import TOPICS
 
-MAX_EXAMPLES = int(os.environ.get("GENLAB_MAX_EXAMPLES", "20"))
+
+def _default_examples() -> str:
+    """20, or in a student copy the number its reference answers were recorded with (the
+    examples past it would find no recorded answer)."""
+    from grader.core import paths
+
+    answers = paths.answers_dir()
+    if answers is None:
+        return "20"
+    import json
+
+    return str(json.loads((answers / "manifest.json").read_text(encoding="utf-8")).get("max_examples", 20))
+
+
+MAX_EXAMPLES = int(os.environ.get("GENLAB_MAX_EXAMPLES") or _default_examples())
+
+
+def _student_copy_draws() -> None:
+    """In a student copy, draw as the release-time run did (see grader.release.determinism)."""
+    from grader.core import paths
+
+    if paths.answers_dir() is not None:
+        from grader.release.determinism import ignore_local_constants
+
+        ignore_local_constants()
+
+
+_student_copy_draws()
 
 torch.set_num_threads(1)  # the judge's references run on tiny inputs too
 

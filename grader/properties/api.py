@@ -113,8 +113,10 @@ class Context:
 
     exercise: Exercise
     student: Student
-    reference: Any | None  # the reference module (judge side), None without solutions/
+    reference: Any | None  # the reference module (judge side), its recorded answers in a student copy, or None
     device: str = "cpu"
+    replay_hits: int = 0  # reference calls answered from recordings (student copy)
+    replay_misses: int = 0  # reference calls the recordings could not answer
 
     # ------------------------------------------------------------------ calling
 
@@ -134,15 +136,32 @@ class Context:
 
     def ref(self, *args: Any, **kwargs: Any) -> Any:
         """The reference implementation of this exercise, called in the judge."""
-        if self.reference is None:
-            raise RuntimeError("hidden property run without a reference")
-        return getattr(self.reference, self.exercise.name)(*args, **kwargs)
+        return self.ref_impl()(*args, **kwargs)
 
     def ref_impl(self, name: str | None = None) -> Any:
         """A reference function or class by name (default: this exercise's)."""
         if self.reference is None:
             raise RuntimeError("hidden property run without a reference")
-        return getattr(self.reference, name or self.exercise.name)
+        impl = getattr(self.reference, name or self.exercise.name)
+        if not getattr(self.reference, "recorded", False):
+            return impl
+        return lambda *args, **kwargs: self._recorded_answer(impl, args, kwargs)
+
+    def _recorded_answer(self, impl: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A student copy's reference answers from recordings (grader.release.answers): an input
+        the release did not record (one shrunk from a failure, or built from the student's own
+        output) is skipped as an example, and counted, so the runner can say what went unchecked."""
+        from hypothesis import reject
+
+        from grader.release.answers import NotRecorded
+
+        try:
+            answer = impl(*args, **kwargs)
+        except NotRecorded:
+            self.replay_misses += 1
+            reject()
+        self.replay_hits += 1
+        return answer
 
     # ------------------------------------------------------------------ verdicts
 
@@ -220,7 +239,7 @@ class Context:
         if self.reference is None or call.name != self.exercise.name or call.init is not None:
             return _UNKNOWN
         try:
-            return replay(call, self.ref_impl(), self.device)
+            return replay(call, getattr(self.reference, self.exercise.name), self.device)
         except Exception:
             return _UNKNOWN
 
