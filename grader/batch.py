@@ -11,6 +11,9 @@ The per-student file is a contract other tools build on:
      "status": "graded"|"error", "message": str, "report": GradeReport.to_json() | null,
      "graded_at": ISO-8601 UTC}
 and OUT/manifest.json is {"schema": 1, "targets": [exercise ids], "isolation": str}.
+
+Over 300 lines on purpose: grading a class (slots, resume by hash, atomic records, the
+odd-folder statuses) is one loop whose parts share the output folder's invariants.
 """
 
 from __future__ import annotations

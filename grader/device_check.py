@@ -22,6 +22,9 @@ values, so ``.item()``, sampling and data-dependent shapes fail on them and whol
 could not be checked.
 
 This module runs in the worker: it must not import the properties or Hypothesis.
+
+Over 300 lines on purpose: the tracker's function-mode handlers, device tags and messages
+are one mechanism; split, each part would need the others' private state.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ path from SUBMISSION_DIR), and answers on FD_OUT with plain data only (see
 so neither ``print`` nor ``breakpoint()`` can touch the protocol pipes.
 
 This module must not import the properties, the reference solutions or Hypothesis.
+
+Over 300 lines on purpose: the worker's whole request loop (load, call, vjp, modules,
+memory and device modes) stays in one file that is the only code student submissions run beside.
 """
 
 from __future__ import annotations

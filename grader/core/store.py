@@ -4,6 +4,9 @@ One file in the course folder (``.genlab/progress.sqlite3``, ignored by git), sh
 `grade` CLI and the TUI, which may write at the same time (WAL journal, busy timeout).
 Nothing a student did is ever lost: a corrupt file or one written by a newer genlab is
 reported with :class:`StoreError` and left exactly as it is.
+
+Over 300 lines on purpose: every SQL statement of the store lives here, so the schema and
+its one-time migrations are read in one place.
 """
 
 from __future__ import annotations
