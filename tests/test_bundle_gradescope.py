@@ -95,7 +95,10 @@ for path, mode in {targets!r}:
 
 
 def _nobody_can_run_python() -> bool:
-    done = subprocess.run([sys.executable, "-c", "import torch"], user="nobody", capture_output=True, check=False, cwd="/")
+    try:
+        done = subprocess.run([sys.executable, "-c", "import torch"], user="nobody", capture_output=True, check=False, cwd="/")
+    except OSError:  # the interpreter itself is out of nobody's reach
+        return False
     return done.returncode == 0
 
 
