@@ -96,7 +96,8 @@ for path, mode in {targets!r}:
 
 def _nobody_can_run_python() -> bool:
     try:
-        done = subprocess.run([sys.executable, "-c", "import torch"], user="nobody", capture_output=True, check=False, cwd="/")
+        nobody = pwd.getpwnam("nobody")
+        done = subprocess.run([sys.executable, "-c", "import torch"], user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[], capture_output=True, check=False, cwd="/")
     except OSError:  # the interpreter itself is out of nobody's reach
         return False
     return done.returncode == 0
