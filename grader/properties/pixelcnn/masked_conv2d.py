@@ -57,7 +57,7 @@ class _Layer(nn.Conv2d):
         self.register_buffer("mask", self.mask_of(kernel_size, mask_type, in_channels, out_channels, color_groups), persistent=False)
 
     def forward(self, x):
-        return self._conv_forward(x, self.weight * self.mask, self.bias)
+        return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class _LayerTypesSwapped(_Layer):
