@@ -322,8 +322,13 @@ def _conv_dtype_contract(ctx: Context, a: dict[str, Any]) -> None:
 
 
 def _ref_layer(ctx: Context, a: dict[str, Any], dtype: torch.dtype) -> nn.Module:
-    """The reference layer in the judge, with the same loaded weights."""
-    layer = ctx.ref_impl()(*gs.masked_conv_init(a)).to(dtype)
+    """The reference's layer in the judge, with the same loaded weights: nn.Conv2d's 'same'
+    convolution with weight · the reference's causal_mask, which is how the reference class
+    computes. Built from the reference's *function* rather than its class, so that a student
+    copy, which has recorded answers for function calls only, runs these checks too."""
+    layer = _Layer(*gs.masked_conv_init(a))
+    layer.mask = ctx.ref_impl("causal_mask")(*gs.mask_args(a)).clone()
+    layer = layer.to(dtype)
     layer.load_state_dict({"weight": a["weight"], "bias": a["bias"]})
     return layer
 
