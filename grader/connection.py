@@ -157,7 +157,10 @@ class WorkerConnection:
         if self.isolation != "bwrap":
             self._record(cgroup_limits.CgroupStatus("none", reason="no OS sandbox around this worker"))
             return
-        made = cgroup_limits.WorkerCgroup.create(self.memory_limit_mb)
+        try:
+            made = cgroup_limits.WorkerCgroup.create(self.memory_limit_mb)
+        except Exception as exc:  # noqa: BLE001 - limits are a level of isolation; their absence is recorded, never fatal
+            made = cgroup_limits.CgroupStatus("none", reason=f"cgroup set-up failed ({type(exc).__name__}: {exc})")
         if isinstance(made, cgroup_limits.CgroupStatus):
             self._record(made)
         else:
@@ -169,8 +172,9 @@ class WorkerConnection:
             return
         try:
             self._cgroup.adopt_tree(self._proc.pid)
-        except OSError as exc:
-            self._record(cgroup_limits.CgroupStatus("none", reason=f"the worker could not join its cgroup ({exc.strerror or exc})"))
+        except Exception as exc:  # noqa: BLE001 - as above: recorded, never fatal
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._record(cgroup_limits.CgroupStatus("none", reason=f"the worker could not join its cgroup ({why})"))
             return
         self._record(self._cgroup.status)
 
@@ -180,7 +184,10 @@ class WorkerConnection:
     def _drop_cgroup(self) -> None:
         """The worker has ended: kill whatever it left in its cgroup and remove the cgroup."""
         if self._cgroup is not None:
-            self._cgroup.remove()
+            try:
+                self._cgroup.remove()
+            except Exception:  # noqa: BLE001, S110 - a cgroup left behind is removed by the next judge (remove_stale)
+                pass
             self._cgroup = None
 
     def request(self, message: dict[str, Any], timeout: float) -> protocol.Decoded:

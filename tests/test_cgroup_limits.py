@@ -26,9 +26,9 @@ needs_cgroups = pytest.mark.skipif(not isinstance(_found, Hierarchy), reason=f"n
 needs_bwrap = pytest.mark.skipif(not _ok, reason=f"bwrap cannot create namespaces on this machine: {_why}")
 
 
-def _grade(*args: str, tmp_path: Path) -> tuple[int, subprocess.CompletedProcess[str]]:
+def _grade(*args: str, tmp_path: Path, env: dict[str, str] | None = None) -> tuple[int, subprocess.CompletedProcess[str]]:
     """`python -m grader ARGS`; returns the judge's pid too, to find the cgroups it made."""
-    env = {**os.environ, "GENLAB_MAX_EXAMPLES": "5", "GENLAB_PROGRESS": str(tmp_path / "progress.sqlite3")}
+    env = {**os.environ, "GENLAB_MAX_EXAMPLES": "5", "GENLAB_PROGRESS": str(tmp_path / "progress.sqlite3"), **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "grader", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     out, err = proc.communicate(timeout=300)
     return proc.pid, subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
@@ -112,7 +112,17 @@ def test_batch_records_the_limits_and_the_text_footer_names_them(tmp_path) -> No
 
 
 def test_without_the_sandbox_the_footer_says_why_there_are_no_limits(tmp_path) -> None:
-    pid, proc = _grade(TARGET, "--submission", str(ROOT / "solutions"), "--device", "cpu", "--sandbox", "none", tmp_path=tmp_path)
+    _pid, proc = _grade(TARGET, "--submission", str(ROOT / "solutions"), "--device", "cpu", "--sandbox", "none", tmp_path=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "cgroup limits: none (no OS sandbox around this worker)." in proc.stdout
     assert CgroupStatus("none", reason="x").to_json() == {"version": "none", "reason": "x"}
+
+
+@needs_bwrap
+def test_cgroups_turned_off_are_recorded_with_the_reason(tmp_path) -> None:
+    pid, proc = _grade(TARGET, "--submission", str(ROOT / "solutions"), "--device", "cpu", "--sandbox", "bwrap", "--format", "json", tmp_path=tmp_path, env={"GENLAB_CGROUPS": "off"})
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["isolation"] == "bwrap" and report["cgroup"] == {"version": "none", "reason": "turned off (GENLAB_CGROUPS=off)"}
+    if isinstance(_found, Hierarchy):
+        assert _left_cgroups(pid) == []
