@@ -576,6 +576,8 @@ def release(out_dir: Annotated[Path, typer.Argument(help="The folder to write th
     except UsageError as exc:
         raise _fail(str(exc)) from None
     out.print(f"wrote {made.out}: {made.files} files; the reference's answers for {made.exercises} exercises take {made.answers_bytes / 1024:.0f} KiB", markup=False, soft_wrap=True)
+    if made.stripped:
+        out.print(f"emptied {sum(map(len, made.stripped.values()))} @judge_only helpers (correct implementations) in {len(made.stripped)} files of the copy", markup=False, soft_wrap=True)
     if made.instructor_only:
         out.print(f"{len(made.instructor_only)} checks run only in the instructor's copy (the student copy says so when it skips them):", markup=False, soft_wrap=True)
         for line in made.instructor_only:

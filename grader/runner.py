@@ -16,7 +16,8 @@ from grader.core.results import ExerciseResult, PropertyResult
 from grader.failures import Abort, PropertyFailure
 from grader.properties.api import Context, Exercise, Property
 from grader.reference import load_reference
-from grader.release.student_copy import PARTLY, UNRECORDED
+from grader.properties.judge_only import JudgeOnly
+from grader.release.student_copy import JUDGE_ONLY, PARTLY, UNRECORDED
 from grader.student import Student
 
 DEFAULT_CALL_TIMEOUT = 10.0
@@ -84,6 +85,8 @@ def grade_exercise(
             return finish(abort.status, abort.message)
         except PropertyFailure as failure:
             result.properties.append(_failed(prop, failure))
+        except JudgeOnly:  # the property needs a helper the student copy does not ship
+            result.properties.append(PropertyResult(prop.name, prop.statement, prop.tier, "skipped", JUDGE_ONLY))
         except BaseException as exc:  # noqa: BLE001 - see _unexpected
             if isinstance(exc, KeyboardInterrupt):
                 raise

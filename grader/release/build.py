@@ -4,13 +4,14 @@ The copy holds the stubs, the question bank, the grader, the TUI and the README,
 ``answers/``: the reference's recorded answers (see ``grader.release.record``) in place of
 ``solutions/``. It leaves out the solutions, the grader's own tests (their wrong
 implementations are near-solutions), the benchmarks and tools, compiled files and version
-control. The finished copy is audited for the reference's source (``grader.release.audit``).
+control. Helpers marked ``@judge_only`` (correct implementations the diagnoses use) lose their
+bodies in the copy (``grader.release.strip``). The finished copy is audited for the reference's source (``grader.release.audit``).
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.core import paths
@@ -32,6 +33,7 @@ class Release:
     exercises: int
     instructor_only: list[str]
     leaks: list[str]  # the reference's source found in the copy (should be empty)
+    stripped: dict[str, list[str]] = field(default_factory=dict)  # file -> @judge_only helpers emptied there
 
 
 def check_out(out: Path, course: Path) -> None:
@@ -50,6 +52,7 @@ def build_release(out: Path, course: Path | None = None) -> Release:
     """Copy the student's part of the course into ``out`` and record the reference's answers."""
     from grader.release.audit import find_reference_source
     from grader.release.record import record_course
+    from grader.release.strip import strip_folder
 
     course = (course or paths.course_root()).resolve()
     solutions = course / "solutions"
@@ -67,10 +70,11 @@ def build_release(out: Path, course: Path | None = None) -> Release:
         elif source.is_file():
             shutil.copy2(source, out / item)
     _pin_hypothesis(out / "pyproject.toml")
+    stripped = strip_folder(out / "grader")
     recorded = record_course(solutions, out / "answers")
     leaks = find_reference_source(solutions, out, stubs=course / "exercises")
     files = sum(1 for p in out.rglob("*") if p.is_file())
-    return Release(out, files, recorded.bytes_written, len(recorded.exercises), recorded.instructor_only, leaks)
+    return Release(out, files, recorded.bytes_written, len(recorded.exercises), recorded.instructor_only, leaks, stripped)
 
 
 def _pin_hypothesis(pyproject: Path) -> None:

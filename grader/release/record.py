@@ -16,11 +16,12 @@ from pathlib import Path
 from grader.connection import LocalConnection
 from grader.errors import UsageError
 from grader.properties import MAX_EXAMPLES, load_all
+from grader.properties import judge_only
 from grader.properties.api import Exercise
 from grader.reference import load_reference
 from grader.release.answers import AnswerBook, RecordingReference, ReplayReference
 from grader.release.determinism import local_constants_ignored
-from grader.release.student_copy import INSTRUCTOR_ONLY, MANIFEST, versions
+from grader.release.student_copy import INSTRUCTOR_ONLY, JUDGE_ONLY, MANIFEST, versions
 from grader.runner import grade_exercise
 
 NOT_REPLAYABLE = f"{INSTRUCTOR_ONLY}: it compares with a reference object (a class), which this copy has no recorded answers for"
@@ -60,12 +61,14 @@ def _record(solutions: Path, answers: Path) -> Recorded:
         recorder = RecordingReference(reference, book)
         needs_reference, instructor_only = [], {}
         for prop in exercise.properties:  # one at a time, to know which ones ask the reference
-            before = (recorder.calls, recorder.objects)
+            before = (recorder.calls, recorder.objects, judge_only.calls)
             result = grade_exercise(exercise, LocalConnection({exercise.topic: reference}), reference=recorder, only=prop.name)
             if result.status != "passed":
                 raise UsageError(f"the reference solution of {exercise.id} does not pass its property {prop.name} ({result.properties[0].message or result.message}); run `grade --all --submission solutions` and fix it first")
             if recorder.objects > before[1]:
                 instructor_only[prop.name] = NOT_REPLAYABLE
+            elif judge_only.calls > before[2]:  # the student copy's helper raises (grader.release.strip)
+                instructor_only[prop.name] = JUDGE_ONLY
             elif recorder.calls > before[0]:
                 needs_reference.append(prop.name)
         name = f"{exercise.id}.pt.xz"

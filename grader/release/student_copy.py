@@ -18,6 +18,7 @@ MANIFEST = "manifest.json"
 # Shown for a property whose reference answers the student copy does not have.
 INSTRUCTOR_ONLY = "only the instructor's copy runs this check"
 UNRECORDED = f"{INSTRUCTOR_ONLY}: it compares with the reference on inputs this copy has no recorded answers for (inputs built from your own output)"
+JUDGE_ONLY = f"{INSTRUCTOR_ONLY}: it compares with a correct implementation of the grader's own, which this copy does not ship"
 PARTLY = "checked on the inputs this copy has the reference's answers for; the instructor's copy checks the rest"
 
 
