@@ -15,8 +15,8 @@ from grader.core.catalog import questions_of
 from grader.core.results import ExerciseResult, PropertyResult
 from grader.failures import Abort, PropertyFailure
 from grader.properties.api import Context, Exercise, Property
-from grader.reference import load_reference
 from grader.properties.judge_only import JudgeOnly
+from grader.reference import load_reference
 from grader.release.student_copy import JUDGE_ONLY, PARTLY, UNRECORDED
 from grader.student import Student
 

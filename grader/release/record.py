@@ -15,8 +15,7 @@ from pathlib import Path
 
 from grader.connection import LocalConnection
 from grader.errors import UsageError
-from grader.properties import MAX_EXAMPLES, load_all
-from grader.properties import judge_only
+from grader.properties import MAX_EXAMPLES, judge_only, load_all
 from grader.properties.api import Exercise
 from grader.reference import load_reference
 from grader.release.answers import AnswerBook, RecordingReference, ReplayReference

@@ -16,6 +16,7 @@ from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.attention.strategies import mha_extreme_inputs, mha_inputs, mha_parameters
 from grader.properties.common import unless_right
+from grader.properties.judge_only import judge_only
 from grader.properties.stability import FINITE_MASK_FILL, UNSTABLE_SOFTMAX, assert_stable
 
 MHA_ARGS = ("query", "key", "value", "in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias", "num_heads", "mask")
@@ -30,6 +31,7 @@ def _mha_shown(a: dict) -> dict:
     return {name: a[name] for name in MHA_ARGS}
 
 
+@judge_only
 def mha_formula(query, key, value, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, num_heads, mask=None, *, head_scaling=True, split_heads=True, linear_layout=True, invert_mask=False, fill=float("-inf"), naive_softmax=False):
     """Multi-head attention from its formula; the keyword switches produce the known mistakes."""
     b, lq, e = query.shape

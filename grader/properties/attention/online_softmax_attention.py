@@ -15,6 +15,7 @@ from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.attention.strategies import online_attention_inputs
 from grader.properties.common import assert_gradients, check_plain
+from grader.properties.judge_only import judge_only
 
 _NEG_INF = float("-inf")
 
@@ -28,6 +29,7 @@ def _blocks(q, k, v, mask, block_size):
         yield s, v[..., start : start + block_size, :]
 
 
+@judge_only
 def _online(q, k, v, mask, block_size, *, m0=_NEG_INF, rescale_sum=True, guard_empty=True):
     """The online softmax with switches for the mistakes below."""
     m = torch.full((*q.shape[:-1], 1), m0, dtype=q.dtype, device=q.device)

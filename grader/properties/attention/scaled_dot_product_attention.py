@@ -13,6 +13,7 @@ from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.attention.strategies import large_score_inputs, very_negative_score_inputs
 from grader.properties.common import unless_right
+from grader.properties.judge_only import judge_only
 from grader.properties.stability import FINITE_MASK_FILL, UNSTABLE_SOFTMAX, assert_stable
 
 
@@ -64,6 +65,7 @@ def _unstable_softmax(q, k, v, mask=None):
     return w @ v, w
 
 
+@judge_only
 def _stable(q, k, v, mask=None):
     return _finite_fill(q, k, v, mask, float("-inf"))
 

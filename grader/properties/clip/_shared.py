@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.properties.api import Context
+from grader.properties.judge_only import judge_only
 from grader.strategies import generator
 
 
@@ -21,6 +22,7 @@ def _tol(ctx: Context, dtype: torch.dtype, logit_scale: float | torch.Tensor) ->
     return {"rtol": rtol, "atol": atol * max(1.0, _scale_value(logit_scale))}
 
 
+@judge_only
 def _logits(a, b, logit_scale, *, normalize=True, use_exp=True, divide=False, norm_dim=-1):
     """Scaled similarity logits (Na, Nb) with switches for the known mistakes."""
     if normalize:
@@ -31,6 +33,7 @@ def _logits(a, b, logit_scale, *, normalize=True, use_exp=True, divide=False, no
     return a @ b.T / s if divide else s * (a @ b.T)
 
 
+@judge_only
 def _symmetric_ce(logits, *, directions=2, half=True, reduction="mean"):
     labels = torch.arange(logits.shape[0], device=logits.device)
     total = F.cross_entropy(logits, labels, reduction=reduction)

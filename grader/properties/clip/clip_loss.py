@@ -12,11 +12,13 @@ from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.clip import strategies as gs
 from grader.properties.clip._shared import _logits, _rotation, _scale_value, _symmetric_ce, _tol
 from grader.properties.common import unless_right as _unless_right
+from grader.properties.judge_only import judge_only
 from grader.properties.stability import NAIVE_LOG_SOFTMAX, assert_stable
 
 # ----------------------------------------------------------------------------- known mistakes
 
 
+@judge_only
 def _loss_right(image_emb, text_emb, logit_scale):
     return _symmetric_ce(_logits(image_emb, text_emb, logit_scale))
 

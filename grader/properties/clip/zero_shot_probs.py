@@ -13,11 +13,13 @@ from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.clip import strategies as gs
 from grader.properties.clip._shared import _logits, _rotation, _tol
 from grader.properties.common import unless_right as _unless_right
+from grader.properties.judge_only import judge_only
 from grader.properties.stability import UNSTABLE_SOFTMAX, assert_stable
 
 # ----------------------------------------------------------------------------- known mistakes
 
 
+@judge_only
 def _probs_right(image_emb, class_emb, logit_scale):
     return _logits(image_emb, class_emb, logit_scale).softmax(dim=-1)
 

@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.diffusion._shared import F64, _call_on_cpu, _check_tensor
+from grader.properties.judge_only import judge_only
 
 
+@judge_only
 def _cosine(num_steps, s, max_beta, *, dtype=F64, squared=True, one_plus_s=True, cap=True):
     """The cosine schedule with optional mistakes (judge-side helper of the variants below)."""
     u = torch.arange(num_steps + 1, dtype=dtype) / num_steps

@@ -24,8 +24,10 @@ from grader.properties.diffusion._shared import (
     _step_tolerance,
 )
 from grader.properties.diffusion.strategies import ddim_grid_inputs, ddim_step_inputs
+from grader.properties.judge_only import judge_only
 
 
+@judge_only
 def _ddim(eps, t, t_prev, x_t, alphas_cumprod, eta=0.0, noise=None, *, wrap_prev=False, x0_sqrt=True, sigma_sqrt=True, direction_sigma=True):
     """Song et al. eq. 12 with optional mistakes (judge-side helper of the variants below)."""
     a_t = alphas_cumprod[t]

@@ -15,8 +15,10 @@ from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.diffusion._shared import F64, _assert_grads, _check_tensor, _diffusers_schedulers, _float64_buffers, _reference_grads, _step_tolerance
 from grader.properties.diffusion.strategies import ddpm_step_inputs, diffusion_shapes
+from grader.properties.judge_only import judge_only
 
 
+@judge_only
 def _ddpm(eps, t, x_t, betas, noise, variance="fixed_small", *, std=True, swap=False, alpha_bar_in_mean=False, wrap_prev=False, noise_at_zero=False):
     """Ho et al. Algorithm 2 with optional mistakes (judge-side helper of the variants below)."""
     ac = torch.cumprod(1 - betas, dim=0)

@@ -16,8 +16,10 @@ from hypothesis import example, given
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.diffusion._shared import F64, _check_tensor
 from grader.properties.diffusion.strategies import beta_schedules, respacing_inputs
+from grader.properties.judge_only import judge_only
 
 
+@judge_only
 def _kept_and_previous(alphas_cumprod, timesteps, *, first=None, roll=False):
     kept = alphas_cumprod.to(torch.float64)[timesteps]
     if roll:

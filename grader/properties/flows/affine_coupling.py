@@ -18,10 +18,12 @@ from torch import nn
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.flows import strategies as gs
 from grader.properties.flows._shared import _forget_calls, _loose
+from grader.properties.judge_only import judge_only
 
 # ----------------------------------------------------------------------------- known mistakes
 
 
+@judge_only
 class _Coupling(nn.Module):
     """The coupling layer written step by step; each known mistake overrides one step."""
 

@@ -17,6 +17,7 @@ from grader.properties.common import check_plain as _check_plain
 from grader.properties.common import in_dtype as _in_dtype
 from grader.properties.gan import strategies as gs
 from grader.properties.gan._shared import _none_as_zeros, _scalar_check
+from grader.properties.judge_only import judge_only
 from grader.tensors import describe_inputs
 
 
@@ -28,6 +29,7 @@ def _penalty_from_grad(grad: torch.Tensor, weight: float, *, flatten: bool = Tru
     return weight * (norms - 1).square().mean()
 
 
+@judge_only
 def _gp_with(critic, real, fake, alpha, weight, *, paper=False, reduce="sum", flatten=True, squared=False):
     a = alpha.reshape(real.shape[0], *([1] * (real.dim() - 1)))
     x_hat = (a * real + (1 - a) * fake) if paper else (real + a * (fake - real))

@@ -14,8 +14,10 @@ from grader.properties.common import check_plain as _check_plain
 from grader.properties.common import in_dtype as _in_dtype
 from grader.properties.gan import strategies as gs
 from grader.properties.gan._shared import _none_as_zeros
+from grader.properties.judge_only import judge_only
 
 
+@judge_only
 def _stddev_with(x, group_size=4, eps=1e-8, *, contiguous=False, correction=0, eps_outside=False, whole_batch=False, prepend=False):
     b, c, h, w = x.shape
     g = b if whole_batch else min(group_size, b)

@@ -23,9 +23,11 @@ from grader.properties.common import check_plain as _check_plain
 from grader.properties.common import in_dtype as _in_dtype
 from grader.properties.gan import strategies as gs
 from grader.properties.gan._shared import _none_as_zeros, _scalar_check
+from grader.properties.judge_only import judge_only
 from grader.tensors import describe_inputs
 
 
+@judge_only
 def _r1_with(discriminator, real, gamma, *, half=True, reduce="sum", per_sample="squared_norm"):
     """R1 with one known mistake switched on (the defaults give the right value)."""
     x = real.detach().requires_grad_(True)

@@ -10,6 +10,7 @@ import torch
 
 from grader.failures import PropertyFailure
 from grader.properties.api import Context, Exercise, replay
+from grader.properties.judge_only import judge_only
 from grader.tensors import allclose
 
 NEG_INF = float("-inf")
@@ -36,6 +37,7 @@ def _kept_by_statement(logits: torch.Tensor, temperature: Any, top_k: int | None
     return kept
 
 
+@judge_only
 def _filter_variant(logits, temperature=1.0, top_k=None, top_p=None, *, ties=True, crossing=True, scale_first=True, k_first=True, multiply=False):
     """Filtering with one known mistake switched on (the defaults give the correct result)."""
     out = logits * temperature if multiply else logits / temperature if scale_first else logits

@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import unless_right
+from grader.properties.judge_only import judge_only
 from grader.properties.lm import strategies as gs
 from grader.properties.lm._shared import strict_diagnoses
 from grader.properties.stability import NAIVE_LOG_SOFTMAX, assert_stable
 
 
+@judge_only
 def _token_losses(logits, labels, ignore_index):
     """(B, L-1) per-target cross-entropy, 0 where the target is ignored."""
     return F.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:], ignore_index=ignore_index, reduction="none")
@@ -44,6 +46,7 @@ def _loss_log_of_softmax(logits, labels, ignore_index=-100):
     return F.nll_loss(logp.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=ignore_index)
 
 
+@judge_only
 def _loss_right(logits, labels, ignore_index=-100):
     return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=ignore_index)
 

@@ -15,10 +15,12 @@ from hypothesis import example, given
 
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import check_plain as _check_plain
+from grader.properties.judge_only import judge_only
 from grader.properties.lm import strategies as gs
 from grader.properties.lm._shared import strict_diagnoses
 
 
+@judge_only
 def _labels_with(input_ids, attention_mask, prompt_lengths, ignore_index=-100, *, left=False, extra=0, padding=True, shift=False, invert=False):
     """The labels with one known mistake switched on (the defaults give the right labels)."""
     length = input_ids.shape[1]

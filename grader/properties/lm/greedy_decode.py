@@ -8,10 +8,12 @@ from hypothesis import strategies as st
 
 from grader import fixtures
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.judge_only import judge_only
 from grader.properties.lm import strategies as gs
 from grader.properties.lm._shared import strict_diagnoses
 
 
+@judge_only
 def _decode_variant(model, input_ids, max_new_tokens, eos_token_id=None, *, prompt_counts=False, pad=True, stop=True, last_only=False, total_length=False):
     """Greedy decoding with one known mistake switched on (the defaults are correct)."""
     ids = input_ids

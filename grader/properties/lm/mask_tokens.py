@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.judge_only import judge_only
 from grader.properties.lm import strategies as gs
 from grader.properties.lm._shared import strict_diagnoses
 from grader.stats import implausible
@@ -16,6 +17,7 @@ from grader.stats import implausible
 # probability at most 1e-9, a grading run with probability below 1e-7.
 
 
+@judge_only
 def _mlm_variant(input_ids, mask_token_id, vocab_size, special_tokens_mask, generator, mlm_probability=0.15, *, labels_all=False, specials=True, random_p=0.5, labels_late=False, mask_p=0.8, use_generator=True):
     """BERT masking with one known mistake switched on (the defaults are correct)."""
     g = generator if use_generator else torch.Generator(device=input_ids.device).manual_seed(0)

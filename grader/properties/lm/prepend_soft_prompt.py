@@ -8,6 +8,7 @@ import torch
 from hypothesis import given
 
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.judge_only import judge_only
 from grader.properties.lm import strategies as gs
 from grader.properties.lm._shared import strict_diagnoses
 
@@ -20,6 +21,7 @@ def _soft_prompt_appended(input_embeds, attention_mask, soft_prompt, labels=None
     return embeds, mask, labels
 
 
+@judge_only
 def _soft_prompt_variant(input_embeds, attention_mask, soft_prompt, labels=None, *, mask_fill=1, extend_mask=True, extend_labels=True):
     b, n = input_embeds.shape[0], soft_prompt.shape[0]
     embeds = torch.cat([soft_prompt.to(input_embeds.dtype).expand(b, -1, -1), input_embeds], dim=1)

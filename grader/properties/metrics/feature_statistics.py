@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import unless_right as _unless_right
+from grader.properties.judge_only import judge_only
 from grader.properties.metrics._shared import _type_name
 from grader.properties.metrics.strategies import feature_samples
 
 
+@judge_only
 def _fs_right(features):
     mu = features.mean(dim=0)
     c = features - mu

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import unless_right as _unless_right
+from grader.properties.judge_only import judge_only
 from grader.properties.metrics._shared import _is_float, _type_name
 from grader.properties.metrics.strategies import fid_stats, make_psd_covariance
 
@@ -22,11 +23,13 @@ def _fd_parts(mu1, sigma1, mu2, sigma2):
     return diff @ diff, sigma1.trace() + sigma2.trace()
 
 
+@judge_only
 def _fd_true_sqrt_trace(sigma1, sigma2):
     # The eigenvalues of Σ1Σ2 are real and ≥ 0: sqrt after clamping the rounding noise.
     return torch.linalg.eigvals(sigma1 @ sigma2).real.clamp(min=0).sqrt().sum()
 
 
+@judge_only
 def _fd_right(mu1, sigma1, mu2, sigma2):
     mean_term, traces = _fd_parts(mu1, sigma1, mu2, sigma2)
     return (mean_term + traces - 2 * _fd_true_sqrt_trace(sigma1, sigma2)).item()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import unless_right as _unless_right
+from grader.properties.judge_only import judge_only
 from grader.properties.metrics import strategies as gs  # its strategies, and the shared ones it imports
 from grader.properties.metrics._shared import _is_float, _tol, _type_name
 
@@ -31,6 +32,7 @@ def _mean_std(scores, ddof=0):
     return s.mean().item(), var.sqrt().item()
 
 
+@judge_only
 def _is_right(probs, splits=10):
     return _mean_std([_kl_rows(p, p.mean(dim=0, keepdim=True)).mean().exp() for p in _contiguous_splits(probs, splits)])
 

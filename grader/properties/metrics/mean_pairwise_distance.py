@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import unless_right
+from grader.properties.judge_only import judge_only
 from grader.properties.metrics._shared import _is_float, _tol, _type_name
 from grader.properties.metrics.strategies import far_from_origin_features, feature_samples
 from grader.properties.stability import EXPANDED_DISTANCE, assert_stable
@@ -40,6 +41,7 @@ def _mpd_expanded(features):
     return d2[i, j].clamp(min=0).sqrt().mean().item()
 
 
+@judge_only
 def _mpd_right(features):
     # The upper triangle of the full distance matrix: an oracle written apart from the reference.
     n = features.shape[0]

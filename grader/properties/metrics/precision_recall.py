@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import unless_right as _unless_right
+from grader.properties.judge_only import judge_only
 from grader.properties.metrics._shared import _is_float, _type_name
 from grader.properties.metrics.strategies import real_fake_sets
 
@@ -23,14 +24,17 @@ def _distances(a, b):
     return torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist")
 
 
+@judge_only
 def _share(samples, manifold, radii):
     return (_distances(samples, manifold) <= radii[None, :]).any(dim=1).double().mean().item()
 
 
+@judge_only
 def _pr_with_radii(real, fake, radius_fn):
     return _share(fake, real, radius_fn(real)), _share(real, fake, radius_fn(fake))
 
 
+@judge_only
 def _pr_right(real_features, fake_features, k=3):
     return _pr_with_radii(real_features, fake_features, lambda x: _distances(x, x).kthvalue(k + 1, dim=1).values)
 

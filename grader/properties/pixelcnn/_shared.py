@@ -6,6 +6,8 @@ from functools import partial
 
 import torch
 
+from grader.properties.judge_only import judge_only
+
 # ----------------------------------------------------------------------------- the rule, written out
 
 def visible(out_group: int, in_group: int, di: int, dj: int, mask_type: str) -> bool:
@@ -30,6 +32,7 @@ def mask_by_loop(kernel_size: int, mask_type: str, in_channels: int = 1, out_cha
 
 # ----------------------------------------------------------------------------- known mistakes
 
+@judge_only
 def mask_formula(kernel_size, mask_type, in_channels=1, out_channels=1, color_groups=1, *, swap_types=False, rows_below=False, centre_channels=True, interleaved=False, reversed_groups=False):
     """The causal mask from slices, as students write it; the keyword switches produce the known mistakes."""
     centre = kernel_size // 2

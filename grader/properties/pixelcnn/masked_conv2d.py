@@ -16,6 +16,7 @@ from hypothesis import example, given
 from torch import nn
 
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.judge_only import judge_only
 from grader.properties.pixelcnn import strategies as gs
 from grader.properties.pixelcnn._shared import (
     CENTRE_IGNORES_CHANNELS,
@@ -38,6 +39,7 @@ def _cfg_shown(a: dict[str, Any]) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- known mistakes
 
+@judge_only
 class _Layer(nn.Conv2d):
     """MaskedConv2d step by step; each known mistake overrides one step.
 

@@ -8,10 +8,12 @@ from hypothesis import strategies as st
 from torch import nn
 
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.judge_only import judge_only
 from grader.properties.transformer import strategies as gs
 from grader.properties.transformer._blocks import _attend, _block_shown, _causal, _ffn, _ln, _residual, _zero_sublayer_outputs
 
 
+@judge_only
 def decoder_formula(x, memory, params, num_heads, norm_first=False, *, self_mask="causal", norm_memory=False):
     """The decoder layer from its definition; the keyword switches produce the known mistakes."""
     length = x.shape[1]

@@ -9,10 +9,12 @@ from torch import nn
 
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.attention import torch_attn_mask
+from grader.properties.judge_only import judge_only
 from grader.properties.transformer import strategies as gs
 from grader.properties.transformer._blocks import _attend, _block_shown, _causal, _ffn, _ln, _residual, _zero_sublayer_outputs
 
 
+@judge_only
 def encoder_formula(x, params, num_heads, norm_first=False, mask=None, *, from_normalized=False, invert_mask=False, norms=("norm1", "norm2")):
     """The encoder layer from its definition; the keyword switches produce the known mistakes."""
     x = _residual(x, lambda h: _attend(h, h, params, "self_attn", num_heads, mask, invert_mask=invert_mask), params, norms[0], norm_first, from_normalized=from_normalized)

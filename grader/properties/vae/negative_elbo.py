@@ -15,10 +15,12 @@ from grader.properties.common import assert_gradients as _assert_gradients
 from grader.properties.common import check_plain as _check_plain
 from grader.properties.common import fail_without_diagnosis as _fail_without_diagnosis
 from grader.properties.common import in_dtype as _in_dtype
+from grader.properties.judge_only import judge_only
 from grader.properties.vae import strategies as gs
 from grader.properties.vae._shared import _grads_or_zeros, _kl_terms
 
 
+@judge_only
 def _recon(x, x_hat, likelihood, *, bce=None, half=0.5):
     if likelihood == "bernoulli":
         per_element = (bce or F.binary_cross_entropy_with_logits)(x_hat, x, reduction="none")

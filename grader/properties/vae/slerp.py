@@ -13,6 +13,7 @@ from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import assert_gradients as _assert_gradients
 from grader.properties.common import check_plain as _check_plain
 from grader.properties.common import in_dtype as _in_dtype
+from grader.properties.judge_only import judge_only
 from grader.properties.vae import strategies as gs
 from grader.properties.vae._shared import _grads_or_zeros
 
@@ -22,6 +23,7 @@ def _t_column(t: Any, z: torch.Tensor) -> torch.Tensor:
     return t.unsqueeze(-1) if t.dim() == 1 else t
 
 
+@judge_only
 def _slerp_with(z0, z1, t, cos, *, swap=False):
     """Spherical interpolation for given cosines, with the linear fallback."""
     t = _t_column(t, z0)

@@ -18,10 +18,12 @@ from hypothesis import example, given
 
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.judge_only import judge_only
 from grader.properties.vit._shared import _forget_calls
 from grader.properties.vit.strategies import pos_embed_inputs
 
 
+@judge_only
 def _resize(pos_embed, old_grid, new_grid, num_prefix_tokens=1, *, grid_start=None, order="row", mode="bicubic", align_corners=False, antialias=False, size=None):
     """The resize with one known mistake switched on (the defaults give the right result)."""
     (h, w), (nh, nw) = old_grid, new_grid

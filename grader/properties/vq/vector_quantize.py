@@ -9,6 +9,7 @@ from hypothesis import example, given
 
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import unless_right
+from grader.properties.judge_only import judge_only
 from grader.properties.stability import EXPANDED_DISTANCE
 from grader.properties.vq import strategies as gs
 
@@ -26,6 +27,7 @@ def _by_expanded_distance(flat, codebook):
     return (flat.pow(2).sum(1, keepdim=True) + codebook.pow(2).sum(1) - 2 * flat @ codebook.T).argmin(1)
 
 
+@judge_only
 def _variant(z_e, codebook, beta, *, flatten="permute", nearest=_by_distance, loss_reduce="mean", index_shape="grid"):
     b, d, h, w = z_e.shape
     flat = z_e.permute(0, 2, 3, 1).reshape(-1, d) if flatten == "permute" else z_e.reshape(-1, d)
