@@ -81,6 +81,17 @@ def test_no_file_of_the_copy_holds_the_reference_source(release) -> None:
     assert "reference's source" not in proc.stderr
 
 
+def test_no_judge_only_helper_keeps_its_body_in_the_copy(release) -> None:
+    """The correct implementations the diagnoses use (``@judge_only``) only raise in the copy,
+    and the instructor's copy has such helpers to strip (the check can fail)."""
+    from grader.release.strip import surviving
+
+    out, proc = release
+    assert surviving(out) == []
+    assert len(surviving(ROOT / "grader")) >= 30
+    assert "@judge_only helpers" in proc.stdout
+
+
 def test_the_audit_finds_a_pasted_solution(tmp_path) -> None:
     """The check in (c) can fail: a solution body pasted into a module is found after normalization."""
     source = (ROOT / "solutions" / "vae.py").read_text()

@@ -52,6 +52,11 @@ def strip_source(source: str) -> tuple[str, list[str]]:
     for node in reversed(outermost):  # from the end, so earlier offsets stay valid
         first, last = node.body[0], node.body[-1]
         begin, end = at(first.lineno, first.col_offset), at(last.end_lineno, last.end_col_offset)  # type: ignore[arg-type]
+        line = first.lineno
+        while line - 1 > node.lineno and source[starts[line - 1] : starts[line]].strip().startswith("#"):
+            line -= 1  # comments that open the body explain it: they go too
+        if line != first.lineno:
+            begin = starts[line] + first.col_offset
         raising = f"raise JudgeOnly({node.name!r})"
         if isinstance(node, ast.ClassDef):
             if first.lineno == node.lineno:
@@ -89,3 +94,20 @@ def strip_folder(folder: Path) -> dict[str, list[str]]:
             path.write_text(new, encoding="utf-8")
             stripped[path.relative_to(folder).as_posix()] = names
     return stripped
+
+
+def _only_raises(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+    if isinstance(node, ast.ClassDef):
+        return len(node.body) == 1 and isinstance(node.body[0], ast.FunctionDef) and node.body[0].name == "__init__" and _only_raises(node.body[0])
+    return len(node.body) == 1 and isinstance(node.body[0], ast.Raise)
+
+
+def surviving(folder: Path) -> list[str]:
+    """'<file>:<line> <name>' for every ``@judge_only`` definition under ``folder`` whose body
+    does more than raise (a student copy should have none)."""
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        if "judge_only" in source:
+            found += [f"{path.relative_to(folder).as_posix()}:{n.lineno} {n.name}" for n in marked(ast.parse(source)) if not _only_raises(n)]
+    return found
