@@ -8,6 +8,7 @@ for catches it there, whether any property does, and that property's status and 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import json
@@ -19,6 +20,43 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.append(str(ROOT))  # after site-packages: `tests` comes from here, `grader` from the copy
 
 
+def _restore_judge_only_helpers() -> int:
+    """The wrong implementations of tests/wrong/ are written with the grader's helpers, some of
+    which the copy strips (``@judge_only``); a real student's code has none of them. Put the
+    instructor's definitions back into this process's (the copy's) modules, so that the wrong
+    implementations compute what they compute in the full grader. What is caught does not
+    change otherwise: the properties that need a stripped helper are skipped by the copy's
+    manifest all the same, and a diagnosis decides no verdict."""
+    import ast
+
+    import grader.properties as copy_properties
+    from grader.release.strip import marked
+
+    restored = 0
+    for path in sorted((ROOT / "grader" / "properties").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        nodes = marked(tree)
+        if not nodes:
+            continue
+        name = ".".join(("grader", *path.relative_to(ROOT / "grader").with_suffix("").parts))
+        module = importlib.import_module(name)
+        namespace = dict(vars(module))
+        exec(compile(ast.Module(body=[n for n in tree.body if n in nodes], type_ignores=[]), str(path), "exec"), namespace)  # noqa: S102
+        for node in nodes:
+            old, new = getattr(module, node.name), namespace[node.name]
+            if isinstance(old, type):
+                for sub in old.__subclasses__():  # the mistake classes built on the stripped one
+                    sub.__bases__ = tuple(new if b is old else b for b in sub.__bases__)
+            for holder in (module, *(m for m in list(sys.modules.values()) if getattr(m, "__name__", "").startswith(copy_properties.__name__))):
+                for attr, value in list(vars(holder).items()):
+                    if value is old:
+                        setattr(holder, attr, new)
+                    elif isinstance(value, functools.partial) and value.func is old:  # a mistake as the formula with a switch
+                        setattr(holder, attr, functools.partial(new, *value.args, **value.keywords))
+            restored += 1
+    return restored
+
+
 def main() -> None:
     import grader
     from grader.connection import LocalConnection
@@ -27,6 +65,7 @@ def main() -> None:
 
     solutions = Path(sys.argv[1])
     registry = load_all()
+    restored = _restore_judge_only_helpers()
     siblings: dict[str, types.ModuleType] = {}
     rows = []
     from tests.harness import CAUGHT_BY  # every tests/wrong/ module's table (some import the harness)
@@ -45,7 +84,7 @@ def main() -> None:
         if not caught:
             caught = grade_exercise(exercise, LocalConnection({exercise.topic: namespace})).status != "passed"
         rows.append({"exercise": exercise_id, "property": prop, "own": own.status == "failed", "caught": caught, "status": own.status, "message": own.message})
-    print(json.dumps({"grader": grader.__file__, "rows": rows}))
+    print(json.dumps({"grader": grader.__file__, "restored": restored, "rows": rows}))
 
 
 if __name__ == "__main__":
