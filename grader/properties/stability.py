@@ -7,13 +7,16 @@ way of computing the scores or distances rounds the same way and only the formul
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 
-from grader.failures import PropertyFailure
+from grader.failures import PropertyFailure, StudentRaised
 from grader.properties.api import Context
 from grader.strategies import generator
+from grader.tensors import describe_inputs
 
 UNSTABLE_SOFTMAX = "exp(s)/Σexp(s) without subtracting the maximum overflows (inf/inf = nan) for scores of ±1e3, and underflows (0/0) for very negative rows; use torch.softmax, or subtract each row's max first"
 NAIVE_LOG_SOFTMAX = "log(softmax(x)) underflows to log 0 = −inf, and exp(x)/Σexp(x) overflows to nan, for logits of magnitude 1e2–1e4; use F.log_softmax / F.cross_entropy (log-sum-exp with the max subtracted)"
@@ -45,4 +48,20 @@ def assert_stable(ctx: Context, got: Any, expected: Any, *, inputs: dict[str, An
         ctx.assert_close(got, expected, inputs=inputs, what=what, rtol=rtol, atol=atol)
     except PropertyFailure as failure:
         failure.message += f"\nat this scale the usual cause: {formula}"
+        raise
+
+
+@contextmanager
+def naming_the_formula(formula: str, *, inputs: dict[str, Any] | None = None, note: str = "") -> Iterator[None]:
+    """A failure inside (a wrong result, or the student's code raising, as torch.multinomial does
+    on nan probabilities) says the usual ``formula`` at this scale; a raise shows ``inputs`` (the
+    small input behind a large call, with ``note`` saying how it was enlarged)."""
+    try:
+        yield
+    except PropertyFailure as failure:
+        if type(failure) not in (PropertyFailure, StudentRaised):
+            raise  # a contract violation has its own explanation
+        failure.message += f"\nat this scale the usual cause: {formula}"
+        if isinstance(failure, StudentRaised) and inputs is not None:
+            failure.details = describe_inputs(inputs) + (f"\n{note}" if note else "")
         raise

@@ -6,15 +6,13 @@ import torch
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from grader.failures import PropertyFailure, StudentRaised
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import NotApplicable
 from grader.properties.lm import strategies as gs
 from grader.properties.lm._shared import NEG_INF, _filter_variant, _kept_by_statement, strict_diagnoses
 from grader.properties.lm.filter_logits import _filter_unstable_softmax
-from grader.properties.stability import UNSTABLE_SOFTMAX
+from grader.properties.stability import UNSTABLE_SOFTMAX, naming_the_formula
 from grader.stats import implausible
-from grader.tensors import describe_inputs
 
 # Seeded statistical tests check each category of the draws (a token, "became [MASK]", …) with
 # the Chernoff bound of grader/stats.py: a correct implementation fails one example with
@@ -151,17 +149,9 @@ def _sample_stable_for_large_logits(ctx: Context, a: dict, seed: int) -> None:
     row = a["logits"]
     kept = _kept_by_statement(row, a["temperature"], None, a["top_p"])
     probs = (row[0].double() / a["temperature"]).masked_fill(~kept[0], NEG_INF).softmax(dim=-1)  # max subtracted
-    try:
-        draws = _draws(ctx, row.repeat(DRAWS, 1), a, seed)
-    except StudentRaised as failure:  # torch.multinomial refuses nan probabilities
-        failure.message += f"\nat this scale the usual cause: {UNSTABLE_SOFTMAX}"
-        failure.details = describe_inputs(_sample_inputs(row, a, seed)) + f"\n(the row repeated {DRAWS} times)"
-        raise
-    try:
-        _check_frequencies(ctx, draws, probs, _sample_inputs(row, a, seed))
-    except PropertyFailure as failure:
-        failure.message += f"\nat this scale the usual cause: {UNSTABLE_SOFTMAX}"
-        raise
+    shown = _sample_inputs(row, a, seed)
+    with naming_the_formula(UNSTABLE_SOFTMAX, inputs=shown, note=f"(the row repeated {DRAWS} times)"):  # multinomial raises on nan
+        _check_frequencies(ctx, _draws(ctx, row.repeat(DRAWS, 1), a, seed), probs, shown)
 
 
 # Last, once every property is registered: failures are re-diagnosed strictly (see _shared).
