@@ -23,6 +23,7 @@ NAIVE_LOG_SOFTMAX = "log(softmax(x)) underflows to log 0 = −inf, and exp(x)/Σ
 FINITE_MASK_FILL = "filling masked scores with a finite number (−1e4, −1e9) lets them win over real scores below it; fill with float('-inf') (masked_fill(~mask, float('-inf')))"
 EXPANDED_DISTANCE = "‖a‖² + ‖b‖² − 2a·b cancels catastrophically for points far from the origin (the rounding of ‖a‖² exceeds the distance itself); compute (a − b) first: ((a[:, None] − b[None]) ** 2).sum(-1) or torch.cdist with compute_mode='donot_use_mm_for_euclid_dist'"
 SIGMOID_THEN_LOG = "log(sigmoid(x)) saturates to log 0, and binary_cross_entropy(sigmoid(x), y) caps each term at 100 (it clamps the log at −100), for logits beyond ±100; use F.logsigmoid / F.softplus / F.binary_cross_entropy_with_logits"
+ONE_PASS_VARIANCE = "the one-pass covariance E[xxᵀ] − μμᵀ (XᵀX − N·μμᵀ) cancels catastrophically for features far from the origin (the rounding of XᵀX exceeds the covariance itself); subtract the mean first: c = x − μ, then cᵀc/(N − 1), or torch.cov(x.T)"
 LOG_OF_DENSITY = "exp(−z²/2) underflows to 0 for |z| beyond 14 (float32) or 38 (float64), and its log is −inf; write the log-density directly, −z²/2 − ½·log 2π (or torch.distributions.Normal(0, 1).log_prob)"
 
 
