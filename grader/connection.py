@@ -51,7 +51,9 @@ class LocalConnection:
         self._dispatcher = Dispatcher(load, None)
 
     def request(self, message: dict[str, Any], timeout: float) -> protocol.Decoded:
-        message = pickle.loads(pickle.dumps(message))  # the worker gets copies, as over a pipe
+        from grader import tensor_pickle  # imports torch: not at start-up
+
+        message = pickle.loads(tensor_pickle.dumps(message))  # the worker gets copies, as over a pipe
         return protocol.decode_plain(protocol.encode_plain(self._dispatcher.handle(message)))
 
     def take_output(self) -> str:
@@ -67,8 +69,9 @@ class LocalConnection:
 class WorkerConnection:
     """A worker process over dedicated pipes, with time and memory bounds enforced from here."""
 
-    def __init__(self, submission: Path, *, limits: Limits | None = None, isolation: str = "none") -> None:
+    def __init__(self, submission: Path, *, limits: Limits | None = None, isolation: str = "none", warm_up: bool = False) -> None:
         self.submission = submission
+        self.warm_up = warm_up  # a spare (grader.warm): the worker imports ahead what gradings import lazily
         self.limits = limits or Limits()
         self.memory_limit_mb = self.limits.memory_mb
         self.isolation = isolation  # "bwrap": inside the OS sandbox (grader.sandbox); "none": not
@@ -91,6 +94,8 @@ class WorkerConnection:
         if as_user:
             os.chmod(self._workdir.name, 0o755)  # the worker user starts in it
         argv = [sys.executable, "-m", "grader.worker", str(to_worker_r), str(from_worker_w), str(self.submission), str(self.memory_limit_mb)]
+        if self.warm_up:
+            argv.append("--warm-up")
         if self.isolation == "bwrap":
             argv = sandbox.bwrap_command(argv, self.submission, threads=self.limits.threads)
         self._proc = subprocess.Popen(
@@ -148,10 +153,12 @@ class WorkerConnection:
         self._read_with_deadline(self._wait_readable(time.monotonic() + STARTUP_TIMEOUT), time.monotonic() + STARTUP_TIMEOUT)
 
     def request(self, message: dict[str, Any], timeout: float) -> protocol.Decoded:
+        from grader import tensor_pickle  # imports torch: not at start-up
+
         assert self._proc is not None
         try:
             self._ensure_ready()
-            protocol.write_frame(self._send, pickle.dumps(message))
+            protocol.write_frame(self._send, tensor_pickle.dumps(message))
         except (BrokenPipeError, OSError):
             self._died()
         deadline = time.monotonic() + timeout

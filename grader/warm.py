@@ -43,7 +43,7 @@ class WarmWorkers:
         if self._spare is not None:
             self._spare.stop()
             self.replaced += 1
-        self._spare = WorkerConnection(self.submission, limits=self.limits, isolation=self.isolation)
+        self._spare = WorkerConnection(self.submission, limits=self.limits, isolation=self.isolation, warm_up=True)
         self._spare.send_ping()  # answered once torch is imported: is_ready() reads it without waiting
 
     def ready(self) -> bool:
