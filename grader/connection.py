@@ -75,6 +75,7 @@ class WorkerConnection:
         self.limits = limits or Limits()
         self.memory_limit_mb = self.limits.memory_mb
         self.isolation = isolation  # "bwrap": inside the OS sandbox (grader.sandbox); "none": not
+        self.deaths = 0  # worker processes found dead during a request (grader.warm retries then)
         self._proc: subprocess.Popen[bytes] | None = None
         self._output = tempfile.TemporaryFile()
         self._read_pos = 0
@@ -208,6 +209,7 @@ class WorkerConnection:
 
     def _died(self) -> None:
         assert self._proc is not None
+        self.deaths += 1
         try:
             code = self._proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
