@@ -1,3 +1,4 @@
 from grader.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned slot process imports this as __mp_main__
+    main()

@@ -9,7 +9,8 @@ JSON exports are built from that folder.
 The per-student file is a contract other tools build on:
     {"schema": 1, "student": str, "submission_hash": str, "isolation": "bwrap"|"none",
      "status": "graded"|"error", "message": str, "report": GradeReport.to_json() | null,
-     "graded_at": ISO-8601 UTC}
+     "graded_at": ISO-8601 UTC, "retry": true (only on an error that was not the student's: the
+     grading process or a cluster worker died; a resumed batch grades that student again)}
 and OUT/manifest.json is {"schema": 1, "targets": [exercise ids], "isolation": str}.
 
 Over 300 lines on purpose: grading a class (slots, resume by hash, atomic records, the
@@ -26,7 +27,7 @@ import os
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -190,7 +191,7 @@ def grade_class(
     name_problems, _ = name_notes(folders)
     for folder in folders:
         old = load_result(result_path(out, student_name(folder))) if same_targets and folder not in name_problems else None
-        if old is not None and old.get("submission_hash") == submission_hash(folder):
+        if old is not None and old.get("submission_hash") == submission_hash(folder) and not old.get("retry"):
             records[student_name(folder)] = old
         elif folder not in name_problems:
             todo.append(folder)
@@ -231,12 +232,47 @@ def usable_cores() -> int:
 
 
 def _grade_locally(todo: list[Path], exercise_ids: list[str], *, limits: Limits, jobs: int, **run: Any) -> Iterator[dict[str, Any]]:
-    """Records in the order the students finish, ``jobs`` at a time, each with its own worker."""
-    slot_limits = Limits(limits.call_timeout, limits.exercise_timeout, limits.memory_mb, threads=slot_threads(jobs))
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="genlab-slot") as pool:
-        futures = [pool.submit(grade_student, f, exercise_ids, limits=slot_limits, **run) for f in todo]
+    """Records in the order the students finish, ``jobs`` at a time, each with its own worker.
+
+    One slot grades in this process; several run in a pool of judge processes (see
+    ``grader.slot_pool`` for why not threads)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from grader.slot_pool import slot_pool, stop_pool
+
+    threads = slot_threads(jobs)
+    slot_limits = Limits(limits.call_timeout, limits.exercise_timeout, limits.memory_mb, threads=threads)
+    if jobs <= 1 or len(todo) <= 1:
+        for folder in todo:
+            yield grade_student(folder, exercise_ids, limits=slot_limits, **run)
+        return
+    pool = slot_pool(min(jobs, len(todo)), threads)
+    finished = False
+    try:
+        futures = {pool.submit(grade_student, f, exercise_ids, limits=slot_limits, **run): f for f in todo}
         for future in as_completed(futures):
-            yield future.result()
+            try:
+                yield future.result()
+            except BrokenProcessPool as exc:  # a judge process died (out of memory, killed): not a verdict
+                yield judge_died(futures[future], run["isolation"], exc)
+        finished = True
+    finally:
+        stop_pool(pool, finished=finished)
+
+
+def judge_died(folder: Path, isolation: str, exc: BaseException | None) -> dict[str, Any]:
+    """The record of a student whose grading process died: an error that a rerun grades again."""
+    return {
+        "schema": SCHEMA,
+        "student": student_name(folder),
+        "submission_hash": submission_hash(folder),
+        "isolation": isolation,
+        "status": "error",
+        "message": f"the process grading this student died ({type(exc).__name__}: {exc}); rerun the same command to grade this student again",
+        "retry": True,
+        "report": None,
+        "graded_at": _now(),
+    }
 
 
 def _notebook_folder(folder: Path) -> bool:

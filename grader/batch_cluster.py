@@ -1,7 +1,8 @@
 """`grade batch CLASS --scheduler tcp://HOST:8786`: the same slots, on a dask.distributed cluster.
 
 Each student is one dask task that runs exactly what a local slot runs (`grade_student`, with its
-own sandboxed worker) on a dask worker where the course is installed. The class folder must be
+own sandboxed worker) on a dask worker where the course is installed, in a judge process of its
+own (`grader.slot_task`), never in the dask worker's task thread. The class folder must be
 visible at the same path on the workers (a shared filesystem, as on any SLURM cluster). Results
 stream back as they finish and the caller writes each one into the output folder at once, so
 an interrupted cluster batch resumes exactly like a local one.
@@ -70,6 +71,7 @@ def _task_failed(folder: Path, exc: BaseException | None) -> dict[str, Any]:
         "isolation": "none",
         "status": "error",
         "message": f"the cluster could not grade this student: {type(exc).__name__}: {exc} (a dask worker died on it repeatedly; rerun the same command to retry)",
+        "retry": True,
         "report": None,
         "graded_at": _now(),
     }
@@ -86,9 +88,10 @@ def _slots_per_host(client: Any, distributed: ModuleType) -> dict[str, int]:
 
 def cluster_slot(folder: str, exercise_ids: list[str], *, device: str, limits: Limits, sandbox_mode: str, host_slots: dict[str, int] | None = None) -> dict[str, Any]:
     """Runs on a dask worker: one student, graded as a local slot would, with this worker's sandbox."""
-    from grader.batch import SCHEMA, _now, grade_student, slot_threads, student_name
+    from grader.batch import SCHEMA, _now, judge_died, slot_threads, student_name
     from grader.core import paths
     from grader.sandbox import SandboxUnavailable, resolve_mode
+    from grader.slot_task import run_in_subprocess
 
     path = Path(folder)
     where = f"dask worker on {socket.gethostname()}"
@@ -100,7 +103,11 @@ def cluster_slot(folder: str, exercise_ids: list[str], *, device: str, limits: L
     except SandboxUnavailable as exc:
         return {**error, "message": f"on the {where}: {exc}", "graded_at": _now()}
     slot_limits = Limits(limits.call_timeout, limits.exercise_timeout, limits.memory_mb, threads=slot_threads(_worker_slots(host_slots or {})))
-    return grade_student(path, exercise_ids, device=device, solutions=paths.solutions_dir(), limits=slot_limits, isolation=isolation)
+    # In a judge process of its own: the task thread only waits (see grader.slot_task for why).
+    try:
+        return run_in_subprocess(path, exercise_ids, device=device, solutions=paths.solutions_dir(), limits=slot_limits, isolation=isolation)
+    except RuntimeError as exc:
+        return judge_died(path, isolation, exc)
 
 
 def _worker_slots(host_slots: dict[str, int]) -> int:

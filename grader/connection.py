@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from grader import protocol, sandbox
+from grader import cgroup_limits, protocol, sandbox
 from grader.failures import Abort
 from grader.limits import Limits
 
@@ -77,6 +77,8 @@ class WorkerConnection:
         self.isolation = isolation  # "bwrap": inside the OS sandbox (grader.sandbox); "none": not
         self.deaths = 0  # worker processes found dead during a request (grader.warm retries then)
         self._proc: subprocess.Popen[bytes] | None = None
+        self._cgroup: cgroup_limits.WorkerCgroup | None = None
+        self.cgroup_status: cgroup_limits.CgroupStatus | None = None  # the least limited of its workers (grader.cgroup_limits)
         self._output = tempfile.TemporaryFile()
         self._read_pos = 0
         self.start()
@@ -99,6 +101,7 @@ class WorkerConnection:
             argv.append("--warm-up")
         if self.isolation == "bwrap":
             argv = sandbox.bwrap_command(argv, self.submission, threads=self.limits.threads)
+        self._new_cgroup()
         self._proc = subprocess.Popen(
             argv,
             pass_fds=(to_worker_r, from_worker_w),  # bwrap passes inherited descriptors on
@@ -152,6 +155,46 @@ class WorkerConnection:
         self.send_ping()
         self._ready = True
         self._read_with_deadline(self._wait_readable(time.monotonic() + STARTUP_TIMEOUT), time.monotonic() + STARTUP_TIMEOUT)
+        self._join_cgroup()
+
+    def _new_cgroup(self) -> None:
+        """A fresh cgroup for the worker about to start (sandboxed workers only), or why none."""
+        self._cgroup = None
+        if self.isolation != "bwrap":
+            self._record(cgroup_limits.CgroupStatus("none", reason="no OS sandbox around this worker"))
+            return
+        try:
+            made = cgroup_limits.WorkerCgroup.create(self.memory_limit_mb)
+        except Exception as exc:  # noqa: BLE001 - limits are a level of isolation; their absence is recorded, never fatal
+            made = cgroup_limits.CgroupStatus("none", reason=f"cgroup set-up failed ({type(exc).__name__}: {exc})")
+        if isinstance(made, cgroup_limits.CgroupStatus):
+            self._record(made)
+        else:
+            self._cgroup = made
+
+    def _join_cgroup(self) -> None:
+        """Move the started worker's processes into its cgroup before it runs any student code."""
+        if self._cgroup is None or self._proc is None:
+            return
+        try:
+            self._cgroup.adopt_tree(self._proc.pid)
+        except Exception as exc:  # noqa: BLE001 - as above: recorded, never fatal
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._record(cgroup_limits.CgroupStatus("none", reason=f"the worker could not join its cgroup ({why})"))
+            return
+        self._record(self._cgroup.status)
+
+    def _record(self, status: cgroup_limits.CgroupStatus) -> None:
+        self.cgroup_status = cgroup_limits.weakest(self.cgroup_status, status)
+
+    def _drop_cgroup(self) -> None:
+        """The worker has ended: kill whatever it left in its cgroup and remove the cgroup."""
+        if self._cgroup is not None:
+            try:
+                self._cgroup.remove()
+            except Exception:  # noqa: BLE001, S110 - a cgroup left behind is removed by the next judge (remove_stale)
+                pass
+            self._cgroup = None
 
     def request(self, message: dict[str, Any], timeout: float) -> protocol.Decoded:
         from grader import tensor_pickle  # imports torch: not at start-up
@@ -214,9 +257,12 @@ class WorkerConnection:
             code = self._proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             code = None
+        over_memory = self._cgroup is not None and self._cgroup.oom_killed()  # before kill() replaces the cgroup
         self.kill()
         if code is not None and code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
             raise Abort("crashed", f"your code wrote more than {sandbox.OUTPUT_LIMIT_MB} MiB (prints or a file); it was stopped")
+        if over_memory:
+            raise Abort("out_of_memory", f"ran out of memory (over the {self.memory_limit_mb} MiB limit; stopped by the kernel)")
         if code is not None and code in (-signal.SIGKILL, 128 + signal.SIGKILL):  # bwrap reports 128+signal
             raise Abort("out_of_memory", "the worker was killed (most likely it ran out of memory)")
         raise Abort("crashed", f"your code ended the worker process (exit code {code}); calls like sys.exit or os._exit are not allowed")
@@ -262,6 +308,7 @@ class WorkerConnection:
             except (ProcessLookupError, PermissionError):
                 self._proc.kill()
             self._proc.wait()
+        self._drop_cgroup()
         for fd in (self._send, self._recv):
             try:
                 os.close(fd)
@@ -295,6 +342,7 @@ class WorkerConnection:
             except (ProcessLookupError, PermissionError):
                 pass
             self._proc.wait()
+        self._drop_cgroup()
         self._proc = None
         self._workdir.cleanup()
 

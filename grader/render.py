@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from grader.cgroup_limits import describe
 from grader.core.bank import Bank, Question, QuizItem
 from grader.core.catalog import EXERCISES
 from grader.core.result_lines import Line, Words, body_lines
@@ -42,6 +43,8 @@ def report_footer(console: Console, report: GradeReport) -> None:
     else:
         console.print(f"[bold green]Score {report.score}/{report.max_score}[/] — all {len(report.exercises)} exercise runs passed.")
     console.print("Isolation: OS sandbox (bwrap)." if report.isolation == "bwrap" else "[yellow]Isolation: none[/] — your code ran without an OS sandbox.")
+    if report.cgroup is not None:
+        console.print(escape(f"{describe(report.cgroup)}."), highlight=False)
 
 
 # How `grade` shows a question's state (grader.core.states).

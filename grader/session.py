@@ -48,6 +48,8 @@ def grade_run(
                 report.exercises.append(result)
                 if on_result:
                     on_result(result)
+        if connection.cgroup_status is not None:
+            report.cgroup = connection.cgroup_status.to_json()
         return report
     finally:
         connection.close()

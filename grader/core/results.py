@@ -92,6 +92,8 @@ class GradeReport:
     exercises: list[ExerciseResult]
     notes: list[str] = field(default_factory=list)  # e.g. "hidden properties skipped: no solutions/"
     isolation: str = "none"  # "bwrap": the worker ran in the OS sandbox (grader.sandbox); "none": not
+    # The kernel limits its workers got (grader.cgroup_limits.CgroupStatus.to_json); None: not recorded.
+    cgroup: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -112,10 +114,11 @@ class GradeReport:
             "passed": self.passed,
             "notes": self.notes,
             "isolation": self.isolation,
+            "cgroup": self.cgroup,
             "exercises": [e.to_json() for e in self.exercises],
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> GradeReport:
         """The report ``to_json`` wrote; raises KeyError or TypeError on anything else."""
-        return cls([ExerciseResult.from_json(e) for e in d["exercises"]], list(d.get("notes", [])), d.get("isolation", "none"))
+        return cls([ExerciseResult.from_json(e) for e in d["exercises"]], list(d.get("notes", [])), d.get("isolation", "none"), d.get("cgroup"))

@@ -45,6 +45,7 @@ def student_json(s: StudentScore) -> dict[str, Any]:
         "status": s.status,
         "message": s.message,
         "isolation": s.isolation,
+        "cgroup": s.report.cgroup if s.report is not None else None,  # kernel limits of its workers, or why none
         "score": s.points,
         "max_score": s.max_points,
         "percent": s.percent,
