@@ -1,11 +1,13 @@
 """What keeps a worker's own cost per call small (runs in the worker: no judge-side imports).
 
 - ``warm_up``: the modules a grading imports lazily on its first call, imported ahead of time
-  by a warm spare (grader.warm) while the student edits. The first ``torch.autograd.grad``
-  of a process imports ``torch.fx.experimental.symbolic_shapes`` and with it sympy and
-  mpmath, about 1.5 s on this course's machine: a fresh worker paid it inside the first
-  gradient property of every re-grade. Only imports: no torch operation runs before the
-  student's code, and nothing of the submission is imported.
+  by a warm spare (grader.warm) while the student edits. The costly one: a student's own
+  gradient code that passes ``grad_outputs`` for a non-scalar output (the usual WGAN-GP
+  idiom ``autograd.grad(scores, x, torch.ones_like(scores))``, or ``out.backward(g)``)
+  imports ``torch.fx.experimental.symbolic_shapes`` and with it sympy, about 1.5 s on this
+  course's machine, inside the first such call of every fresh worker. Only imports: no
+  torch operation runs before the student's code, and nothing of the submission is
+  imported (this runs before the submission's folder is on ``sys.path``).
 - ``reseed``: ``torch.manual_seed(0)`` before every call, without its bookkeeping. On a
   machine where no accelerator can ever be used, torch still queues a lazy CUDA/XPU/MTIA
   seed each time, with a formatted stack trace (about 1 ms a call); seeding the CPU
@@ -17,11 +19,10 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-# Found by recording what a worker imports while it grades each topic's exercises with the
-# reference solutions (beyond ``import torch``).
+# Found by recording what a worker imports, beyond ``import torch``, while it grades each
+# topic's exercises with the reference solutions, plus the students' gradient idiom above.
 WARM_IMPORTS = (
-    "torch.fx.experimental.symbolic_shapes",  # the first autograd.grad (sympy, mpmath)
-    "torch.utils.serialization",  # unpickling Parameters and other tensors torch pickles itself
+    "torch.fx.experimental.symbolic_shapes",  # autograd with grad_outputs (sympy, mpmath)
     "grader.device_check",  # the simulated-device property
     "grader.fixtures",  # objects the judge passes as arguments (critics, mock models)
     "grader.tensor_pickle",  # how plain tensors arrive
