@@ -581,7 +581,7 @@ def release(out_dir: Annotated[Path, typer.Argument(help="The folder to write th
         for line in made.instructor_only:
             out.print(f"  {line}", markup=False, highlight=False)
     if made.leaks:
-        err.print(f"[bold red]The copy contains the reference's source[/] ({len(made.leaks)} places); do not publish it before the property modules stop embedding it:")
+        err.print(f"[bold red]The copy contains the reference's source[/] ({len(made.leaks)} places); do not publish it: rewrite these files without the reference's code and comments (an independent oracle, e.g. torch.cdist or an SVD, or move the helper into solutions/), then build again:")
         for line in made.leaks:
             err.print(f"  {line}", markup=False, highlight=False)
         raise typer.Exit(1)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grader import memory_probe, protocol
+from grader import memory_probe, protocol, worker_speed
 
 # Module prefixes the worker refuses to import: the verdict side of the grader (every one names
 # a module that exists; tests/test_worker_imports.py checks it).
@@ -193,7 +193,7 @@ class Dispatcher:
         if request.get("track_device"):
             tracker, args, kwargs = _device_tracker(self._submission, request, args, kwargs, instance)
         snapshot = _snapshot(args, kwargs)
-        torch.manual_seed(0)  # global randomness, if a submission uses it, is reproducible
+        worker_speed.reseed(0)  # global randomness, if a submission uses it, is reproducible
         try:
             with torch.enable_grad() if vjp else torch.no_grad():
                 if request.get("memory"):
@@ -422,12 +422,15 @@ def serve(fd_in: int, fd_out: int, submission: Path, *, gpu_memory_mb: int | Non
 def main() -> None:
     fd_in, fd_out, submission = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]).resolve()
     gpu_memory_mb = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    warm_up = "--warm-up" in sys.argv[5:]
     from grader.sandbox import apply_rlimits
 
     apply_rlimits()  # here, not in a preexec_fn: batch slots start workers from threads
     sys.meta_path.insert(0, ImportGuard())
     # The submission folder is importable (a topic may import a sibling); the course root is not.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+    if warm_up:  # a spare of `grade watch`: before the submission's folder is importable
+        worker_speed.warm_up()
     sys.path.insert(0, str(submission))
     serve(fd_in, fd_out, submission, gpu_memory_mb=gpu_memory_mb)
     os._exit(0)  # skip interpreter teardown: a submission may have left threads or atexit hooks

@@ -88,3 +88,27 @@ def test_release_refuses_a_folder_that_is_not_empty(tmp_path) -> None:
 def test_release_refuses_a_folder_inside_the_course() -> None:
     proc = run_grade("release", "exercises/copy")
     assert proc.returncode == 2 and "inside the course's exercises/" in proc.stderr
+
+
+def test_masked_conv2d_hidden_checks_replay_from_the_reference_function(tmp_path) -> None:
+    """MaskedConv2d's hidden checks compare with the reference's causal_mask (a function, so
+    recorded), not its class: a student copy runs them, and a layer whose bias gets no gradient
+    fails gradients_match there (the one wrong implementation the release used to miss)."""
+    exercise = REGISTRY["pixelcnn.MaskedConv2d"]
+    reference = load_reference(SOLUTIONS, exercise.topic)
+    recorded = AnswerBook()
+    recorder = RecordingReference(reference, recorded)
+    hidden = [p.name for p in exercise.properties if p.tier == "hidden"]
+    assert set(hidden) == {"matches_reference", "gradients_match"}
+    with local_constants_ignored():
+        for prop in hidden:
+            assert grade_exercise(exercise, LocalConnection({exercise.topic: reference}), reference=recorder, only=prop).status == "passed"
+        assert recorder.objects == 0 and recorder.calls > 0  # no reference object handed out: all replayable
+        recorded.save(tmp_path / "answers.pt.xz")
+        replay = ReplayReference(AnswerBook.load(tmp_path / "answers.pt.xz"), exercise.id)
+        for prop in hidden:
+            right = grade_exercise(exercise, LocalConnection({exercise.topic: reference}), reference=replay, only=prop).properties[0]
+            assert right.status == "passed" and not right.message, right
+            wrong = CAUGHT_BY[(exercise.id, prop)]
+            student = type("Student", (), {exercise.name: wrong})
+            assert grade_exercise(exercise, LocalConnection({exercise.topic: student}), reference=replay, only=prop).properties[0].status == "failed"

@@ -27,9 +27,8 @@ class _Coupling(nn.Module):
 
     def __init__(self, mask, scale_net, shift_net):
         super().__init__()
-        self.register_buffer("mask", mask.detach().clone())
-        self.scale_net = scale_net
-        self.shift_net = shift_net
+        self.scale_net, self.shift_net = scale_net, shift_net
+        self.register_buffer("mask", torch.as_tensor(mask).detach().clone())
 
     def passed(self, m):  # the mask of dimensions passed through unchanged
         return m

@@ -53,8 +53,10 @@ def _fd_no_sqrt(mu1, sigma1, mu2, sigma2):
 
 
 def _psd_sqrt(a):
-    evals, evecs = torch.linalg.eigh(a)
-    return (evecs * evals.clamp(min=0).sqrt()) @ evecs.T
+    # From the SVD (U·S·Uᵀ for a symmetric PSD matrix), not the reference's eigendecomposition:
+    # the release ships this module, and must not ship the reference's code.
+    u, s, vh = torch.linalg.svd(a)
+    return u @ torch.diag_embed(s.sqrt()) @ vh
 
 
 def _fd_product_of_roots(mu1, sigma1, mu2, sigma2):

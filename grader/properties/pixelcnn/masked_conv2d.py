@@ -57,7 +57,7 @@ class _Layer(nn.Conv2d):
         self.register_buffer("mask", self.mask_of(kernel_size, mask_type, in_channels, out_channels, color_groups), persistent=False)
 
     def forward(self, x):
-        return self._conv_forward(x, self.weight * self.mask, self.bias)
+        return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class _LayerTypesSwapped(_Layer):
@@ -322,8 +322,13 @@ def _conv_dtype_contract(ctx: Context, a: dict[str, Any]) -> None:
 
 
 def _ref_layer(ctx: Context, a: dict[str, Any], dtype: torch.dtype) -> nn.Module:
-    """The reference layer in the judge, with the same loaded weights."""
-    layer = ctx.ref_impl()(*gs.masked_conv_init(a)).to(dtype)
+    """The reference's layer in the judge, with the same loaded weights: nn.Conv2d's 'same'
+    convolution with weight · the reference's causal_mask, which is how the reference class
+    computes. Built from the reference's *function* rather than its class, so that a student
+    copy, which has recorded answers for function calls only, runs these checks too."""
+    layer = _Layer(*gs.masked_conv_init(a))
+    layer.mask = ctx.ref_impl("causal_mask")(*gs.mask_args(a)).clone()
+    layer = layer.to(dtype)
     layer.load_state_dict({"weight": a["weight"], "bias": a["bias"]})
     return layer
 
