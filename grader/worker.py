@@ -234,6 +234,8 @@ class Dispatcher:
     def _vjp(self, vjp: dict[str, Any], result: Any, wrt_tensors: list[Any], instance: Any, args: list[Any]) -> Any:
         import torch
 
+        from grader.fast_vjp import vjp_loss
+
         outputs, grad_outputs = [], []
         for out, g in zip(_flatten(result), _flatten(vjp["grad_outputs"]), strict=False):
             if g is None:
@@ -249,7 +251,7 @@ class Dispatcher:
             elif isinstance(spec, list) and spec[0] == "params":
                 params += [(f"args[{spec[1]}].{n}", p) for n, p in args[spec[1]].named_parameters() if p.requires_grad]
         inputs = wrt_tensors + [p for _, p in params]
-        grads = torch.autograd.grad(_vjp_loss(outputs, grad_outputs), inputs, allow_unused=True, create_graph=False)
+        grads = torch.autograd.grad(vjp_loss(outputs, grad_outputs), inputs, allow_unused=True, create_graph=False)  # no sympy: grader.fast_vjp
         n = len(wrt_tensors)
         return {"inputs": list(grads[:n]), "params": {name: g for (name, _), g in zip(params, grads[n:], strict=True)}}
 
@@ -308,22 +310,6 @@ def _has_device_input(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_has_device_input(v) for v in value.values())
     return False
-
-
-def _vjp_loss(outputs: list[Any], grad_outputs: list[Any]) -> Any:
-    """Σ (output · its gradient): the same vector-Jacobian product as passing the gradients to
-    ``torch.autograd.grad``, bit for bit (d/do (o·g) = 1.0 · g exactly), but without that path's
-    first-call import of ``torch.fx.experimental.symbolic_shapes`` and sympy (over a second of a
-    re-grade on a warm worker)."""
-    if not outputs:
-        return outputs  # torch reports the empty case itself, as before
-    for out, g in zip(outputs, grad_outputs, strict=True):
-        if out.shape != g.shape:  # the product would broadcast where autograd.grad refuses
-            raise RuntimeError(f"Mismatch in shape: grad_output has a shape of {g.shape} and output has a shape of {out.shape}")
-    loss = (outputs[0] * grad_outputs[0]).sum()
-    for out, g in zip(outputs[1:], grad_outputs[1:], strict=True):
-        loss = loss + (out * g).sum()
-    return loss
 
 
 def _flatten(value: Any) -> list[Any]:
