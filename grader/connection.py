@@ -51,7 +51,9 @@ class LocalConnection:
         self._dispatcher = Dispatcher(load, None)
 
     def request(self, message: dict[str, Any], timeout: float) -> protocol.Decoded:
-        message = pickle.loads(pickle.dumps(message))  # the worker gets copies, as over a pipe
+        from grader import tensor_pickle  # imports torch: not at start-up
+
+        message = pickle.loads(tensor_pickle.dumps(message))  # the worker gets copies, as over a pipe
         return protocol.decode_plain(protocol.encode_plain(self._dispatcher.handle(message)))
 
     def take_output(self) -> str:
@@ -67,11 +69,13 @@ class LocalConnection:
 class WorkerConnection:
     """A worker process over dedicated pipes, with time and memory bounds enforced from here."""
 
-    def __init__(self, submission: Path, *, limits: Limits | None = None, isolation: str = "none") -> None:
+    def __init__(self, submission: Path, *, limits: Limits | None = None, isolation: str = "none", warm_up: bool = False) -> None:
         self.submission = submission
+        self.warm_up = warm_up  # a spare (grader.warm): the worker imports ahead what gradings import lazily
         self.limits = limits or Limits()
         self.memory_limit_mb = self.limits.memory_mb
         self.isolation = isolation  # "bwrap": inside the OS sandbox (grader.sandbox); "none": not
+        self.deaths = 0  # worker processes found dead during a request (grader.warm retries then)
         self._proc: subprocess.Popen[bytes] | None = None
         self._cgroup: cgroup_limits.WorkerCgroup | None = None
         self.cgroup_status: cgroup_limits.CgroupStatus | None = None  # the least limited of its workers (grader.cgroup_limits)
@@ -93,6 +97,8 @@ class WorkerConnection:
         if as_user:
             os.chmod(self._workdir.name, 0o755)  # the worker user starts in it
         argv = [sys.executable, "-m", "grader.worker", str(to_worker_r), str(from_worker_w), str(self.submission), str(self.memory_limit_mb)]
+        if self.warm_up:
+            argv.append("--warm-up")
         if self.isolation == "bwrap":
             argv = sandbox.bwrap_command(argv, self.submission, threads=self.limits.threads)
         self._new_cgroup()
@@ -191,10 +197,12 @@ class WorkerConnection:
             self._cgroup = None
 
     def request(self, message: dict[str, Any], timeout: float) -> protocol.Decoded:
+        from grader import tensor_pickle  # imports torch: not at start-up
+
         assert self._proc is not None
         try:
             self._ensure_ready()
-            protocol.write_frame(self._send, pickle.dumps(message))
+            protocol.write_frame(self._send, tensor_pickle.dumps(message))
         except (BrokenPipeError, OSError):
             self._died()
         deadline = time.monotonic() + timeout
@@ -244,6 +252,7 @@ class WorkerConnection:
 
     def _died(self) -> None:
         assert self._proc is not None
+        self.deaths += 1
         try:
             code = self._proc.wait(timeout=2)
         except subprocess.TimeoutExpired:

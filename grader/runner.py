@@ -14,6 +14,7 @@ from grader.connection import Connection
 from grader.core.catalog import questions_of
 from grader.core.results import ExerciseResult, PropertyResult
 from grader.failures import Abort, PropertyFailure
+from grader.fast_vjp import grads_without_sympy
 from grader.properties.api import Context, Exercise, Property
 from grader.properties.judge_only import JudgeOnly
 from grader.reference import load_reference
@@ -69,7 +70,7 @@ def grade_exercise(
             continue
         ctx = Context(exercise, student, reference, device)
         try:
-            with _quiet_hypothesis():
+            with _quiet_hypothesis(), grads_without_sympy():  # the reference's gradients: see grader.fast_vjp
                 prop.test(ctx)
         except (Unsatisfiable, UnsatisfiedAssumption) as exc:
             if getattr(reference, "recorded", False):  # every example needed an answer the student copy lacks

@@ -11,7 +11,9 @@ torch-loaded template instead would skip the import but not the sandbox set-up, 
 process that has loaded torch's thread pools is fragile.
 
 A spare that dies while waiting (killed, out of memory) is replaced on the next idle tick or,
-at the latest, when a grading needs it; the student sees no error.
+at the latest, when a grading needs it; a worker that dies during a grading is replaced and
+the grading run once more on the fresh one. Either way the student sees no error (a crash
+their code causes happens again on the second run and is reported).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class WarmWorkers:
         if self._spare is not None:
             self._spare.stop()
             self.replaced += 1
-        self._spare = WorkerConnection(self.submission, limits=self.limits, isolation=self.isolation)
+        self._spare = WorkerConnection(self.submission, limits=self.limits, isolation=self.isolation, warm_up=True)
         self._spare.send_ping()  # answered once torch is imported: is_ready() reads it without waiting
 
     def ready(self) -> bool:
@@ -77,16 +79,16 @@ class WarmGrader:
         self.isolation = isolation
         self.device = device
         self.workers = WarmWorkers(submission, limits=limits, isolation=isolation)
+        self.retried = 0  # gradings run again because their worker died (tests, trace)
         self._used: WorkerConnection | None = None
         # Imported while the spare imports torch, as `grade` overlaps its two start-ups.
         from grader.properties import load_topics
 
         self._load_topics = load_topics
+        _remember_function_digests()
 
     def grade(self, exercise_id: str) -> ExerciseResult:
         """Grade one exercise in the spare worker (call ``recycle`` once the verdict is shown)."""
-        from grader.runner import grade_exercise
-
         registry = self._load_topics({topic_of(exercise_id)})
         exercise = registry.get(exercise_id)
         if exercise is None:
@@ -94,16 +96,29 @@ class WarmGrader:
         else:
             self.recycle()
             self._used = self.workers.take()
-            result = grade_exercise(
-                exercise,  # type: ignore[arg-type]
-                self._used,
-                device=self.device,
-                solutions=self.solutions,
-                call_timeout=self.limits.call_timeout,
-                exercise_timeout=self.limits.exercise_timeout,
-            )
+            result = self._run(exercise)
+            if self._used.deaths:
+                # The worker died under the grading (killed from outside, or the student's code
+                # ended it): grade once more on the fresh process the connection started in its
+                # place. A crash of the student's own making happens again and is reported then.
+                self.retried += 1
+                self._used.deaths = 0
+                result = self._run(exercise)
         result.code_hash = code_hash(self.submission, exercise_id)
         return result
+
+    def _run(self, exercise: object) -> ExerciseResult:
+        from grader.runner import grade_exercise
+
+        assert self._used is not None
+        return grade_exercise(
+            exercise,  # type: ignore[arg-type]
+            self._used,
+            device=self.device,
+            solutions=self.solutions,
+            call_timeout=self.limits.call_timeout,
+            exercise_timeout=self.limits.exercise_timeout,
+        )
 
     def recycle(self) -> None:
         """Stop the worker the last grading used and start the next spare (off the critical path)."""
@@ -117,3 +132,29 @@ class WarmGrader:
             self._used.stop()
             self._used = None
         self.workers.close()
+
+
+def _remember_function_digests() -> None:
+    """Compute each property's Hypothesis digest once per session instead of twice per run.
+
+    Grading is derandomized: Hypothesis seeds each property from a digest of its source,
+    which it recomputes (``inspect.getsource``, tokenizing) on every run, about 10 ms a
+    property. The judge's property functions do not change while `grade watch` runs, so the
+    digest of a function is remembered: the same bytes, hence the same examples and verdicts.
+    Without that Hypothesis function (another version), nothing is changed.
+    """
+    import hypothesis.core as core
+
+    digest = getattr(core, "function_digest", None)
+    if digest is None or getattr(digest, "genlab_remembered", False):
+        return
+    remembered: dict[int, tuple[object, bytes]] = {}
+
+    def function_digest(function: object) -> bytes:
+        hit = remembered.get(id(function))
+        if hit is None or hit[0] is not function:  # the function is kept, so its id is not reused
+            hit = remembered[id(function)] = (function, digest(function))
+        return hit[1]
+
+    function_digest.genlab_remembered = True  # type: ignore[attr-defined]
+    core.function_digest = function_digest

@@ -18,6 +18,7 @@ import os
 import select
 import sys
 import termios
+import time
 import tty
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,7 +61,13 @@ TEXT = {
     "bye": {"en": "Bye. Progress is saved; `grade` shows it.", "ru": "До встречи. Прогресс сохранён; `grade` его покажет."},
 }
 
-STATE_MARKS = {"passing": "[green]✓ passing[/]", "failing": "[red]✗ failing[/]", "new": "[dim]· not started[/]", "changed": "[yellow]✓ passed, edited since[/]"}
+# `l`: an exercise's state (grader.core.states), in the session's language like every other line.
+STATE_MARKS = {
+    "passing": {"en": "[green]✓ passing[/]", "ru": "[green]✓ проходит[/]"},
+    "failing": {"en": "[red]✗ failing[/]", "ru": "[red]✗ не проходит[/]"},
+    "new": {"en": "[dim]· not started[/]", "ru": "[dim]· не начато[/]"},
+    "changed": {"en": "[yellow]✓ passed, edited since[/]", "ru": "[yellow]✓ проходило, с тех пор изменено[/]"},
+}
 
 
 @dataclass
@@ -90,6 +97,7 @@ class Watch:
         self.graded_hash: str | None = None
         self._announced: int | None = None  # the spare whose readiness the trace reported
         self.changes: FileChanges | None = None  # its filter follows the current file
+        self.seen_at: float | None = None  # when the loop woke up for the save being graded (trace)
 
     # ------------------------------------------------------------------ state
 
@@ -120,7 +128,10 @@ class Watch:
             self.changes.target = self.file
         self.say("grading", e=self.current)
         self.graded_hash = code_hash(self.options.submission, self.current)
+        retried, start = self.grader.retried, time.monotonic()
         self.result = self.grader.grade(self.current)
+        if self.options.trace:  # before the verdict: a benchmark stops its clock at the verdict
+            self._trace_grading(start, retried)
         render.exercise_result(self.console, self.result)
         if self.result.passed:
             following = self._next_unfinished()
@@ -128,6 +139,15 @@ class Watch:
         self._record(self.result)
         self.grader.recycle()
         self.prompt()
+
+    def _trace_grading(self, start: float, retried: int) -> None:
+        """GENLAB_WATCH_TRACE: when the change was seen and how long grading took (monotonic
+        clock, shared by processes on Linux: bench/watch_latency.py splits its latency with it)."""
+        seen = f"{self.seen_at:.4f}" if self.seen_at is not None else "-"
+        self.console.print(f"[dim]trace: change seen at {seen}, graded in {time.monotonic() - start:.3f} s[/]")
+        if self.grader.retried != retried:
+            self.console.print("[dim]trace: the worker died while grading; graded again on a fresh one[/]")
+        self.seen_at = None
 
     def _record(self, result: ExerciseResult) -> None:
         from grader.core.store import GradingRun, Store, StoreError
@@ -171,14 +191,15 @@ class Watch:
         for exercise in EXERCISES:
             state = states.get(exercise, "new")
             arrow = "[bold]→[/]" if exercise == self.current else " "
-            self.console.print(f" {arrow} {exercise:<45} {STATE_MARKS[state]}")
+            self.console.print(f" {arrow} {exercise:<45} {STATE_MARKS[state][self.options.lang]}")
         self.console.print()
         self.prompt()
 
-    def on_change(self) -> None:
+    def on_change(self, seen_at: float | None = None) -> None:
         """A save: re-grade unless the content is what was last graded (one save, one grading)."""
 
         if code_hash(self.options.submission, self.current) != self.graded_hash:
+            self.seen_at = seen_at
             self.grade()
 
     def on_tick(self) -> None:
@@ -200,7 +221,7 @@ class Watch:
             ready, _, _ = select.select(fds, [], [], TICK_S)
             if changes is not None and changes.wake_r in ready:
                 if changes.take():
-                    self.on_change()
+                    self.on_change(time.monotonic())
                 if changes.error:
                     self.say("watch_failed", why=escape(changes.error))
                     changes = None

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grader import memory_probe, protocol
+from grader import memory_probe, protocol, worker_speed
 
 # Module prefixes the worker refuses to import: the verdict side of the grader (every one names
 # a module that exists; tests/test_worker_imports.py checks it).
@@ -193,7 +193,7 @@ class Dispatcher:
         if request.get("track_device"):
             tracker, args, kwargs = _device_tracker(self._submission, request, args, kwargs, instance)
         snapshot = _snapshot(args, kwargs)
-        torch.manual_seed(0)  # global randomness, if a submission uses it, is reproducible
+        worker_speed.reseed(0)  # global randomness, if a submission uses it, is reproducible
         try:
             with torch.enable_grad() if vjp else torch.no_grad():
                 if request.get("memory"):
@@ -234,6 +234,8 @@ class Dispatcher:
     def _vjp(self, vjp: dict[str, Any], result: Any, wrt_tensors: list[Any], instance: Any, args: list[Any]) -> Any:
         import torch
 
+        from grader.fast_vjp import vjp_loss
+
         outputs, grad_outputs = [], []
         for out, g in zip(_flatten(result), _flatten(vjp["grad_outputs"]), strict=False):
             if g is None:
@@ -249,7 +251,7 @@ class Dispatcher:
             elif isinstance(spec, list) and spec[0] == "params":
                 params += [(f"args[{spec[1]}].{n}", p) for n, p in args[spec[1]].named_parameters() if p.requires_grad]
         inputs = wrt_tensors + [p for _, p in params]
-        grads = torch.autograd.grad(_vjp_loss(outputs, grad_outputs), inputs, allow_unused=True, create_graph=False)
+        grads = torch.autograd.grad(vjp_loss(outputs, grad_outputs), inputs, allow_unused=True, create_graph=False)  # no sympy: grader.fast_vjp
         n = len(wrt_tensors)
         return {"inputs": list(grads[:n]), "params": {name: g for (name, _), g in zip(params, grads[n:], strict=True)}}
 
@@ -308,22 +310,6 @@ def _has_device_input(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_has_device_input(v) for v in value.values())
     return False
-
-
-def _vjp_loss(outputs: list[Any], grad_outputs: list[Any]) -> Any:
-    """Σ (output · its gradient): the same vector-Jacobian product as passing the gradients to
-    ``torch.autograd.grad``, bit for bit (d/do (o·g) = 1.0 · g exactly), but without that path's
-    first-call import of ``torch.fx.experimental.symbolic_shapes`` and sympy (over a second of a
-    re-grade on a warm worker)."""
-    if not outputs:
-        return outputs  # torch reports the empty case itself, as before
-    for out, g in zip(outputs, grad_outputs, strict=True):
-        if out.shape != g.shape:  # the product would broadcast where autograd.grad refuses
-            raise RuntimeError(f"Mismatch in shape: grad_output has a shape of {g.shape} and output has a shape of {out.shape}")
-    loss = (outputs[0] * grad_outputs[0]).sum()
-    for out, g in zip(outputs[1:], grad_outputs[1:], strict=True):
-        loss = loss + (out * g).sum()
-    return loss
 
 
 def _flatten(value: Any) -> list[Any]:
@@ -422,12 +408,15 @@ def serve(fd_in: int, fd_out: int, submission: Path, *, gpu_memory_mb: int | Non
 def main() -> None:
     fd_in, fd_out, submission = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]).resolve()
     gpu_memory_mb = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    warm_up = "--warm-up" in sys.argv[5:]
     from grader.sandbox import apply_rlimits
 
     apply_rlimits()  # here, not in a preexec_fn: batch slots start workers from threads
     sys.meta_path.insert(0, ImportGuard())
     # The submission folder is importable (a topic may import a sibling); the course root is not.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+    if warm_up:  # a spare of `grade watch`: before the submission's folder is importable
+        worker_speed.warm_up()
     sys.path.insert(0, str(submission))
     serve(fd_in, fd_out, submission, gpu_memory_mb=gpu_memory_mb)
     os._exit(0)  # skip interpreter teardown: a submission may have left threads or atexit hooks

@@ -46,6 +46,42 @@ def test_no_gradient_hint_where_the_reference_has_none_either() -> None:
     assert "no gradient reaches" not in prop.message
 
 
+def q_sample_x0_rounded(x0, t, noise, alphas_cumprod):
+    a = alphas_cumprod[t].to(x0.dtype).view(-1, *([1] * (x0.dim() - 1)))
+    return a.sqrt() * torch.round(x0 * 1e6) / 1e6 + (1 - a).sqrt() * noise  # round: derivative 0
+
+
+def test_zero_gradient_is_named_without_the_reference() -> None:
+    """A student copy cannot differentiate the reference: the property's own expected gradient
+    shows that a zero one is wrong, and the hint names the argument by position."""
+    import types
+
+    from grader.connection import LocalConnection
+    from grader.reference import load_reference
+    from grader.runner import grade_exercise
+    from tests.harness import REGISTRY, SOLUTIONS
+
+    ref = load_reference(SOLUTIONS, "diffusion")
+    namespace = types.SimpleNamespace(**{k: getattr(ref, k) for k in dir(ref) if not k.startswith("__")})
+    namespace.q_sample = q_sample_x0_rounded
+    recorded = types.SimpleNamespace(recorded=True)  # answers nothing, as a student copy's recordings of a vjp
+    result = grade_exercise(REGISTRY["diffusion.q_sample"], LocalConnection({"diffusion": namespace}), reference=recorded, only="input_gradients")
+    first = _failed(result, "input_gradients").message.splitlines()[0]
+    assert first.startswith("the gradient reaching argument 0 is zero or missing"), first
+    assert "torch.round" in first and "straight through" in first and ".detach()" in first
+
+
+def test_zero_gradient_hint_names_a_module_parameter() -> None:
+    from grader.properties.hints import zero_gradient_hint
+    from grader.student import VjpCall
+
+    shift = torch.zeros(3)
+    call = VjpCall("log_prob", (), {}, None, [0, ["params", 1]], {"inputs": [torch.ones(3)], "params": {"args[1].0.shift": shift}})
+    hint = zero_gradient_hint(call, {"c": shift}, {"c": torch.ones(3)}, ["x", "transforms"])
+    assert hint is not None and hint.startswith("the gradient reaching `transforms` (its parameter `0.shift`) is zero")
+    assert zero_gradient_hint(call, {"c": shift}, {"c": torch.zeros(3)}, ["x", "transforms"]) is None  # expected zero: right
+
+
 def test_float64_promotion_names_the_float64_input() -> None:
     from tests.wrong.diffusion import ddpm_promoting
 

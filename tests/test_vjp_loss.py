@@ -1,5 +1,6 @@
 """The worker's vector-Jacobian product through Σ output·gradient equals autograd.grad's own
-grad_outputs path bit for bit (grader.worker._vjp_loss)."""
+grad_outputs path bit for bit (grader.fast_vjp), and the judge's patched autograd.grad gives
+torch's own results, falling back to torch for the calls it does not rewrite."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.worker import _vjp_loss
+from grader.fast_vjp import grads_without_sympy, vjp_loss as _vjp_loss
 
 
 @settings(max_examples=30, deadline=None)
@@ -33,3 +34,36 @@ def test_a_gradient_of_another_shape_is_refused_not_broadcast() -> None:
     x = torch.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="Mismatch in shape"):
         _vjp_loss([x * 2], [torch.ones(1)])
+
+
+def test_patched_grad_equals_torch_and_leaves_other_calls_to_torch() -> None:
+    x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(4, 3, dtype=torch.float64)
+    expected = torch.autograd.grad(torch.tanh(x) * 3, x, g)
+    second = torch.autograd.grad(torch.autograd.grad((x**3).sum(), x, create_graph=True)[0], x, g)
+    original = torch.autograd.grad
+    with grads_without_sympy():
+        assert torch.autograd.grad is not original
+        assert torch.equal(torch.autograd.grad(torch.tanh(x) * 3, x, g)[0], expected[0])
+        first = torch.autograd.grad((x**3).sum(), x, create_graph=True)[0]  # double backward: torch's own path
+        assert torch.equal(torch.autograd.grad(first, x, g)[0], second[0])
+        with pytest.raises(RuntimeError):  # a gradient of another shape is refused, as torch refuses it
+            torch.autograd.grad(torch.tanh(x), x, torch.ones(3, dtype=torch.float64))
+    assert torch.autograd.grad is original
+
+
+def test_grading_a_gradient_exercise_does_not_import_sympy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; import grader.properties; from grader.properties import load_topics;"
+        "from grader.connection import LocalConnection; from grader.reference import load_reference; from grader.runner import grade_exercise;"
+        "ex = load_topics({'attention'}).get('attention.scaled_dot_product_attention'); ref = load_reference(Path('solutions'), 'attention');"
+        "r = grade_exercise(ex, LocalConnection({'attention': ref}), reference=ref, only='gradients_match');"
+        "print(r.status, 'sympy' in sys.modules)"
+    )
+    from tests.cli_helpers import ROOT
+
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env={**__import__("os").environ, "GENLAB_MAX_EXAMPLES": "3"})
+    assert out.stdout.split() == ["passed", "False"], out.stdout + out.stderr

@@ -142,6 +142,49 @@ def test_manual_run_and_a_killed_worker_is_replaced(course: Path, tmp_path: Path
         stop(child)
 
 
+def test_a_worker_killed_while_grading_is_replaced_and_the_grading_retried(course: Path, tmp_path: Path) -> None:
+    """Killed mid-grading (not between runs): the student sees the verdict of a second run on a
+    fresh worker, no error, and the store records that one run."""
+    child = start(course, tmp_path, "q59")
+    try:
+        child.expect(f"{SDPA} .*not implemented")
+        child.expect(READY)
+        used = int(child.match.group(1))  # the spare: the next grading runs in it
+        slow = (ROOT / "solutions" / "attention.py").read_text(encoding="utf-8")
+        # Loading the module takes a while, so that the kill lands inside the grading.
+        save(course, slow + "\nimport time\n\ntime.sleep(1.5)\n", atomic=False)
+        child.expect(f"grading {SDPA}")
+        time.sleep(0.3)
+        os.kill(used, signal.SIGKILL)
+        child.expect("the worker died while grading; graded again on a fresh one")
+        child.expect(f"{SDPA} .*passed  \\d+/\\d+")
+        assert "killed" not in child.before and "crashed" not in child.before
+        child.expect(READY)
+        assert int(child.match.group(1)) != used
+        quit_watch(child)
+    finally:
+        stop(child)
+    from grader.core.store import Store
+
+    with Store.open(tmp_path / "progress.sqlite3") as store:
+        assert [r.status for r in store.runs(SDPA)] == ["not_implemented", "passed"]
+
+
+def test_the_exercise_list_speaks_the_session_language(course: Path, tmp_path: Path) -> None:
+    child = start(course, tmp_path, "q59", "--lang", "ru")
+    try:
+        child.expect(f"{SDPA} .*not implemented")
+        child.expect("слежу за")
+        child.send("l")
+        child.expect(rf"→ {SDPA}\s+· не начато")  # a stub's "not implemented" does not count as started
+        child.expect(r"attention\.causal_mask\s+· не начато")
+        child.send("q")
+        child.expect("До встречи")
+        child.expect(pexpect.EOF)
+    finally:
+        stop(child)
+
+
 def test_hints_progress_from_diagnosis_to_docstring_to_key_points(course: Path, tmp_path: Path) -> None:
     reference = (ROOT / "solutions" / "attention.py").read_text(encoding="utf-8")
     wrong = reference.replace("torch.softmax(scores, dim=-1)", "torch.softmax(scores, dim=-2)")

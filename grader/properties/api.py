@@ -174,21 +174,24 @@ class Context:
         """Fail unless ``got`` matches ``expected`` (tensors, numbers, or tuples of them)."""
         problem = difference(got, expected, tol=self._tol_for(expected, rtol, atol), check_dtype=check_dtype)
         if problem:
-            self.fail(f"{what} is not as expected: {problem}", inputs=inputs)
+            self.fail(f"{what} is not as expected: {problem}", inputs=inputs, compared=(got, expected))
 
-    def fail(self, message: str, *, inputs: dict[str, Any] | None = None) -> None:
+    def fail(self, message: str, *, inputs: dict[str, Any] | None = None, compared: tuple[Any, Any] | None = None) -> None:
         """Fail the property; names a known mistake when the last call's output matches one, and
-        says how to fix a gradient cut off from an argument or a float64 result from type promotion."""
-        raise PropertyFailure(self._with_hints(message, inputs or {}), details=describe_inputs(inputs or {}), diagnosis=self.diagnose())
+        says how to fix a gradient cut off from an argument or a float64 result from type promotion.
+        ``compared``: the (got, expected) of a failed comparison, for the zero-gradient hint."""
+        raise PropertyFailure(self._with_hints(message, inputs or {}, compared), details=describe_inputs(inputs or {}), diagnosis=self.diagnose())
 
-    def _with_hints(self, message: str, inputs: dict[str, Any]) -> str:
-        from grader.properties.hints import missing_gradient_hint, promotion_hint
+    def _with_hints(self, message: str, inputs: dict[str, Any], compared: tuple[Any, Any] | None = None) -> str:
+        from grader.properties.hints import missing_gradient_hint, promotion_hint, zero_gradient_hint
 
         hints = []
         call = self.student.last_vjp
         if call is not None:
             names = self.student.arg_names(call.name) if self.student.arg_names else []
             hints.append(missing_gradient_hint(call, self.reference, names))
+            if hints[-1] is None and compared is not None:  # without the reference: the property's own expected values
+                hints.append(zero_gradient_hint(call, *compared, names))
         hints.append(promotion_hint(message, inputs))
         found = [h for h in hints if h]
         return "\n".join([*found, message]) if found else message

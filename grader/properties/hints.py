@@ -1,5 +1,6 @@
-"""Messages that say how to fix a failure: an argument no gradient reaches, and a float64
-result caused by type promotion from a float64 auxiliary tensor.
+"""Messages that say how to fix a failure: an argument no gradient reaches, a compared gradient
+that is zero where the property expected one, and a float64 result caused by type promotion
+from a float64 auxiliary tensor.
 
 Both are added to a property's failure message by the engine (``Context.fail``), so every
 property gets them without changing its text.
@@ -44,6 +45,76 @@ def missing_gradient_hint(call: Any, reference: Any, arg_names: list[str]) -> st
     which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     verb = "reaches" if expected is not None else "reaches (if the result depends on it)"
     return f"no gradient {verb} {which}: the result is cut off from {'it' if len(names) == 1 else 'them'} in the autograd graph; {CUT_CAUSES}"
+
+
+STEP_CAUSES = (
+    "or the result passes through a step whose derivative is 0 almost everywhere (torch.round, floor, sign, "
+    "argmax, a comparison, an index chosen from it); pass the gradient straight through such a step: "
+    "x + (step(x) - x).detach()"
+)
+
+
+def zero_gradient_hint(call: Any, got: Any, expected: Any, arg_names: list[str]) -> str | None:
+    """'the gradient reaching `s` is zero …' when a gradient of the latest vjp that a property
+    compares is missing or all zero while the property's own expected value is not.
+
+    Needs no reference (a student copy has none to differentiate): the expected values come from
+    the property. Gradients are matched to arguments by identity with those the vjp returned, so
+    the hint names an argument, or a parameter of a module argument, only when it can tell which.
+    """
+    names = []
+    for g, e in _compared_pairs(got, expected):
+        if not _nonzero(e) or not _zero(g):
+            continue
+        name = _grad_name(call, g, got, arg_names)
+        if name and name not in names:
+            names.append(name)
+    if not names:
+        return None
+    which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"the gradient reaching {which} is {'zero or missing' if len(names) == 1 else 'zero or missing for each'}, but it should not be: the result is cut off from it in the autograd graph, {STEP_CAUSES}; {CUT_CAUSES}"
+
+
+def _compared_pairs(got: Any, expected: Any) -> list[tuple[Any, Any]]:
+    if isinstance(got, dict) and isinstance(expected, dict):
+        return [(got.get(k), e) for k, e in expected.items()]
+    if isinstance(got, (tuple, list)) and isinstance(expected, (tuple, list)) and len(got) == len(expected):
+        return list(zip(got, expected, strict=True))
+    return [(got, expected)]
+
+
+def _nonzero(x: Any) -> bool:
+    import torch
+
+    return isinstance(x, torch.Tensor) and x.is_floating_point() and bool(torch.isfinite(x).all()) and bool((x != 0).any())
+
+
+def _zero(x: Any) -> bool:
+    import torch
+
+    return x is None or (isinstance(x, torch.Tensor) and x.is_floating_point() and not bool((x != 0).any()))
+
+
+def _grad_name(call: Any, g: Any, got: Any, arg_names: list[str]) -> str | None:
+    """`mu` or `transforms` (parameter `0.shift`) for a gradient the latest vjp returned."""
+    specs = [s for s in call.wrt if isinstance(s, int) or (isinstance(s, str) and s != "params")]
+    inputs = list(call.grads.get("inputs") or [])
+    index = next((i for i, t in enumerate(inputs) if t is g and t is not None), None)
+    if index is None and g is None and isinstance(got, (tuple, list)) and len(got) == len(inputs) and all(a is b for a, b in zip(got, inputs, strict=True)):
+        index = next(i for i, t in enumerate(got) if t is None)  # the property compares the whole list
+    if index is not None and index < len(specs):
+        spec = specs[index]
+        if isinstance(spec, int):
+            return f"`{arg_names[spec]}`" if spec < len(arg_names) else f"argument {spec}"  # a student copy knows no names
+        return f"`{spec}`"
+    for key, t in (call.grads.get("params") or {}).items():
+        if t is g and t is not None:
+            m = re.match(r"args\[(\d+)\]\.(.+)", key)
+            if m:
+                i = int(m.group(1))
+                return f"{f'`{arg_names[i]}`' if i < len(arg_names) else f'argument {i}'} (its parameter `{m.group(2)}`)"
+            return f"`{key}`"
+    return None
 
 
 def _reference_grads(call: Any, reference: Any, specs: list[Any]) -> list[Any] | None:

@@ -202,7 +202,14 @@ CAUGHT_BY |= {
     (OS, "dtype_contract"): online_float32_internally,
     (OS, "matches_reference"): online._blocks_normalised_separately,
     (OS, "gradients_match"): online_kv_detached,
+    (OS, "mask_beats_very_negative_scores"): online._mask_fill_1e9,
 }
+
+
+STABILITY_WRONG += [
+    (OS, "mask_beats_very_negative_scores", online._mask_fill_1e9),
+    (OS, "mask_beats_very_negative_scores", online._mask_fill_1e4),
+]
 
 P = "attention.padding_mask"
 CAUGHT_BY |= {

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from grader.properties import flows as props
+from grader.properties.flows import log_prob as props_log_prob
 
 # ----------------------------------------------------------------------------- AffineCoupling
 
@@ -144,6 +145,26 @@ EXTRA = {
     (L, "chain_rule"): props._lp_reverse_order,
     (S, "small_chains"): props._s_returns_log_det_too,
 }
+
+
+# ----------------------------------------------------------------------------- numerical stability
+
+
+def log_prob_of_normal_pdf_product(x, transforms):
+    """log of the product of the per-dimension densities: underflows to log 0 = −inf far out."""
+    z, total = x, torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    for t in transforms:
+        z, ld = t(z)
+        total = total + ld
+    pdf = torch.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    return torch.log(pdf.prod(dim=-1)) + total
+
+
+CAUGHT_BY[(L, "finite_far_in_the_tails")] = props_log_prob._lp_log_of_density
+STABILITY_WRONG = [
+    (L, "finite_far_in_the_tails", props_log_prob._lp_log_of_density),
+    (L, "finite_far_in_the_tails", log_prob_of_normal_pdf_product),
+]
 
 
 # ==================================================================================================

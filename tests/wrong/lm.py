@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from grader.properties import lm as props
 from grader.properties.lm.causal_lm_loss import _loss_log_of_softmax
 from grader.properties.lm.filter_logits import _filter_unstable_softmax
+from grader.properties.lm.sample_next_token import _sample_top_p_naive
 
 # ----------------------------------------------------------------------------- causal_lm_loss
 
@@ -230,7 +231,19 @@ def filter_top_p_naive_softmax(logits, temperature=1.0, top_k=None, top_p=None):
     return logits
 
 
+def sample_exp_over_sum(logits, generator, temperature=1.0, top_k=None, top_p=None):
+    """Probabilities exp(x)/Σexp(x) of the filtered logits: nan once exp overflows or underflows."""
+    e = props._filter_variant(logits, temperature, top_k, top_p).exp()
+    return torch.multinomial(e / e.sum(dim=-1, keepdim=True), 1, generator=generator).squeeze(-1)
+
+
+def sample_multinomial_of_exp(logits, generator, temperature=1.0, top_k=None, top_p=None):
+    """torch.multinomial on the unnormalised weights exp(x): inf, or all 0, for large logits."""
+    return torch.multinomial(props._filter_variant(logits, temperature, top_k, top_p).exp(), 1, generator=generator).squeeze(-1)
+
+
 CAUGHT_BY |= {
+    (SAMPLE, "stable_for_large_logits"): sample_exp_over_sum,
     (LOSS, "stable_for_large_logits"): _loss_log_of_softmax,
     (FILTER, "top_p_stable_for_large_logits"): filter_top_p_naive_softmax,
 }
@@ -239,6 +252,9 @@ STABILITY_WRONG = [
     (LOSS, "stable_for_large_logits", loss_exp_over_sum),
     (FILTER, "top_p_stable_for_large_logits", filter_top_p_naive_softmax),
     (FILTER, "top_p_stable_for_large_logits", _filter_unstable_softmax),
+    (SAMPLE, "stable_for_large_logits", sample_exp_over_sum),
+    (SAMPLE, "stable_for_large_logits", sample_multinomial_of_exp),
+    (SAMPLE, "stable_for_large_logits", _sample_top_p_naive),
 ]
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 
 from grader.properties import metrics as props
+from grader.properties.metrics.feature_statistics import _fs_one_pass
 from grader.properties.metrics.mean_pairwise_distance import _mpd_expanded
+from grader.properties.metrics.precision_recall import _pr_expanded
 from grader.reference import load_reference
 from tests.harness import SOLUTIONS
 
@@ -168,9 +170,37 @@ def mpd_cdist_mm(features):
 
 
 CAUGHT_BY[(MPD, "far_from_origin")] = _mpd_expanded
+
+
+def pr_cdist_mm(real_features, fake_features, k=3):
+    """torch.cdist forced to the matrix-product expansion for the radii and memberships."""
+
+    def dist(a, b):
+        return torch.cdist(a, b, compute_mode="use_mm_for_euclid_dist")
+
+    def share(samples, manifold):
+        radii = dist(manifold, manifold).kthvalue(k + 1, dim=1).values
+        return (dist(samples, manifold) <= radii[None, :]).any(dim=1).double().mean().item()
+
+    return share(fake_features, real_features), share(real_features, fake_features)
+
+
+def fs_sum_of_squares(features):
+    """Welford's opposite: running sums Σx and Σxxᵀ, combined at the end (cancels far from the origin)."""
+    n = features.shape[0]
+    s1, s2 = features.sum(dim=0), features.T @ features
+    return s1 / n, (s2 - s1[:, None] * s1[None, :] / n) / (n - 1)
+
+
+CAUGHT_BY[(PR, "far_from_origin")] = _pr_expanded
+CAUGHT_BY[(FS, "far_from_origin")] = fs_sum_of_squares
 STABILITY_WRONG = [
     (MPD, "far_from_origin", _mpd_expanded),
     (MPD, "far_from_origin", mpd_cdist_mm),
+    (PR, "far_from_origin", _pr_expanded),
+    (PR, "far_from_origin", pr_cdist_mm),
+    (FS, "far_from_origin", fs_sum_of_squares),
+    (FS, "far_from_origin", _fs_one_pass),
 ]
 
 

@@ -150,6 +150,23 @@ CAUGHT_BY = {
     (S, "pixel_frequencies_match_reference"): sample_sharpened,
 }
 
+def sample_exp_over_sum(model, shape, num_values, generator):
+    """Probabilities exp(l)/Σexp(l): nan once exp overflows or underflows."""
+    x = torch.zeros(shape, device=generator.device)
+    with torch.no_grad():
+        for c, i, j in props.raster_positions(*shape[1:]):
+            e = model(x)[:, c, :, i, j].exp()
+            x[:, c, i, j] = torch.multinomial(e / e.sum(dim=-1, keepdim=True), 1, generator=generator).squeeze(1).to(x.dtype)
+    return x
+
+
+CAUGHT_BY[(S, "stable_for_large_logits")] = sample_exp_over_sum
+STABILITY_WRONG = [
+    (S, "stable_for_large_logits", sample_exp_over_sum),
+    (S, "stable_for_large_logits", props._sample_inverse_cdf_of_exp),
+]
+
+
 # More wrong variants, each caught by the named property (checked in tests/test_oracles_pixelcnn.py).
 EXTRA = {
     (M, "float32_of_weight_shape"): mask_bool,

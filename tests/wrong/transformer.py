@@ -6,6 +6,12 @@ import torch
 import torch.nn.functional as F
 
 from grader.properties import transformer as props
+from grader.properties.transformer.decoder_block import _dec_causal_fill_1e4 as dec_causal_fill_1e4
+from grader.properties.transformer.decoder_block import _dec_causal_fill_1e9 as dec_causal_fill_1e9
+from grader.properties.transformer.decoder_block import _dec_unstable_softmax as dec_unstable_softmax
+from grader.properties.transformer.encoder_block import _enc_mask_fill_1e4 as enc_mask_fill_1e4
+from grader.properties.transformer.encoder_block import _enc_mask_fill_1e9 as enc_mask_fill_1e9
+from grader.properties.transformer.encoder_block import _enc_unstable_softmax as enc_unstable_softmax
 
 # ----------------------------------------------------------------------------- layer_norm
 
@@ -154,6 +160,23 @@ CAUGHT_BY = {
     (D, "matches_reference"): props._dec_mask_hides_diagonal,
     (D, "gradients_match"): dec_memory_detached,
 }
+
+
+# ----------------------------------------------------------------------------- numerical stability
+
+
+CAUGHT_BY |= {
+    (E, "stable_for_extreme_scores"): enc_unstable_softmax,
+    (D, "stable_for_extreme_scores"): dec_causal_fill_1e9,
+}
+STABILITY_WRONG = [
+    (E, "stable_for_extreme_scores", enc_unstable_softmax),
+    (E, "stable_for_extreme_scores", enc_mask_fill_1e9),
+    (E, "stable_for_extreme_scores", enc_mask_fill_1e4),
+    (D, "stable_for_extreme_scores", dec_unstable_softmax),
+    (D, "stable_for_extreme_scores", dec_causal_fill_1e9),
+    (D, "stable_for_extreme_scores", dec_causal_fill_1e4),
+]
 
 
 # ==================================================================================================

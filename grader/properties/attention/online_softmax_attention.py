@@ -13,29 +13,30 @@ from hypothesis import strategies as st
 
 from grader import strategies as gs
 from grader.properties.api import Context, Exercise, Mistake
-from grader.properties.attention.strategies import online_attention_inputs
-from grader.properties.common import assert_gradients, check_plain
+from grader.properties.attention.strategies import online_attention_inputs, very_negative_score_inputs
+from grader.properties.common import assert_gradients, check_plain, unless_right
 from grader.properties.judge_only import judge_only
+from grader.properties.stability import FINITE_MASK_FILL, assert_stable
 
 _NEG_INF = float("-inf")
 
 
-def _blocks(q, k, v, mask, block_size):
+def _blocks(q, k, v, mask, block_size, fill=_NEG_INF):
     """(scores of the block with the mask applied, the block's values) for each key block."""
     for start in range(0, k.shape[-2], block_size):
         s = q @ k[..., start : start + block_size, :].transpose(-2, -1) / math.sqrt(q.shape[-1])
         if mask is not None:
-            s = s.masked_fill(~(mask if mask.shape[-1] == 1 else mask[..., start : start + block_size]), _NEG_INF)
+            s = s.masked_fill(~(mask if mask.shape[-1] == 1 else mask[..., start : start + block_size]), fill)
         yield s, v[..., start : start + block_size, :]
 
 
 @judge_only
-def _online(q, k, v, mask, block_size, *, m0=_NEG_INF, rescale_sum=True, guard_empty=True):
+def _online(q, k, v, mask, block_size, *, m0=_NEG_INF, rescale_sum=True, guard_empty=True, fill=_NEG_INF):
     """The online softmax with switches for the mistakes below."""
     m = torch.full((*q.shape[:-1], 1), m0, dtype=q.dtype, device=q.device)
     total = torch.zeros_like(m)
     acc = torch.zeros((*q.shape[:-1], v.shape[-1]), dtype=q.dtype, device=q.device)
-    for s, vb in _blocks(q, k, v, mask, block_size):
+    for s, vb in _blocks(q, k, v, mask, block_size, fill):
         m_new = torch.maximum(m, s.amax(-1, keepdim=True))
         shift = m_new.masked_fill(m_new == _NEG_INF, 0.0) if guard_empty else m_new
         rescale = torch.exp(m - shift)
@@ -71,6 +72,19 @@ def _blocks_normalised_separately(q, k, v, mask=None, block_size=64):
     return sum(outs) / len(outs)
 
 
+def _mask_fill_1e9(q, k, v, mask=None, block_size=64):
+    return _online(q, k, v, mask, block_size, fill=-1e9)
+
+
+def _mask_fill_1e4(q, k, v, mask=None, block_size=64):
+    return _online(q, k, v, mask, block_size, fill=-1e4)
+
+
+@judge_only
+def _online_right(q, k, v, mask=None, block_size=64):
+    return _online(q, k, v, mask, block_size)
+
+
 online = Exercise(
     "attention.online_softmax_attention",
     mistakes=[
@@ -78,6 +92,8 @@ online = Exercise(
         Mistake("max_initialised_with_zero", "your output equals the online softmax with the running maximum started at 0 instead of −∞: when every score of a row is far below 0, exp(score − 0) underflows to 0 and the output is 0/0", _max_initialised_with_zero),
         Mistake("no_max_subtraction", "your output equals sums of exp(score) without subtracting the running maximum: large scores overflow exp to inf and the output is inf/inf", _no_max_subtraction),
         Mistake("nan_on_masked_block", "your output is NaN where a row's first key block is fully masked: its running maximum is still −∞ and exp(−∞ − (−∞)) is NaN; shift by 0 while the maximum is −∞", _nan_on_masked_block),
+        Mistake("mask_fill_1e9", f"your output equals the online softmax with masked scores filled with −1e9: {FINITE_MASK_FILL}", unless_right(_mask_fill_1e9, _online_right)),
+        Mistake("mask_fill_1e4", f"your output equals the online softmax with masked scores filled with −1e4: {FINITE_MASK_FILL}", unless_right(_mask_fill_1e4, _online_right)),
         Mistake("blocks_normalised_separately", "your output equals the average of a separate softmax per key block; the blocks share one softmax, so each block's sum must be rescaled to the running maximum and divided by the total sum once", _blocks_normalised_separately),
     ],
 )
@@ -199,3 +215,12 @@ def _gradients_match(ctx: Context, a: dict, seed: int) -> None:
     out = ctx.ref(qr, kr, vr, mask, block)
     expected = torch.autograd.grad(out, (qr, kr, vr), g_out)
     assert_gradients(ctx, value, out.detach(), tuple(grads["inputs"]), expected, inputs=_inputs(a), what="the gradients (dq, dk, dv)")
+
+
+@online.property("mask_beats_very_negative_scores", "masked keys get zero weight even when every visible key has a score of −1e5 or −1e10, for any block_size", tier="public")
+@given(a=very_negative_score_inputs(), block_size=st.sampled_from((1, 2, 64)))
+def _mask_beats_very_negative_scores(ctx: Context, a: dict, block_size: int) -> None:
+    a = {**a, "block_size": block_size}
+    got = ctx.call(a["q"], a["k"], a["v"], a["mask"], block_size)
+    expected = _softmax_attention(a["q"], a["k"], a["v"], a["mask"])
+    assert_stable(ctx, got, expected, inputs=_inputs(a), what="the output", formula=FINITE_MASK_FILL)

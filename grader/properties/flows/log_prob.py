@@ -13,8 +13,11 @@ from torch import nn
 
 from grader import fixtures
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.common import unless_right
 from grader.properties.flows import strategies as gs
 from grader.properties.flows._shared import _forget_calls, _grads_vs_reference, _loose
+from grader.properties.judge_only import judge_only
+from grader.properties.stability import LOG_OF_DENSITY, assert_stable, int_tensor
 
 # ----------------------------------------------------------------------------- known mistakes
 
@@ -23,6 +26,7 @@ def _standard_normal(z):
     return -0.5 * (z * z).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
 
 
+@judge_only
 def _run(x, transforms):
     z, total = x, torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
     for t in transforms:
@@ -61,6 +65,17 @@ def _lp_mean_over_dims(x, transforms):
     return (-0.5 * z * z - 0.5 * math.log(2 * math.pi)).mean(-1) + total
 
 
+@judge_only
+def _lp_right(x, transforms):
+    z, total = _run(x, transforms)
+    return _standard_normal(z) + total
+
+
+def _lp_log_of_density(x, transforms):
+    z, total = _run(x, transforms)
+    return torch.log(torch.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)).sum(-1) + total  # exp underflows to 0 far out
+
+
 log_prob = Exercise(
     "flows.log_prob",
     mistakes=[
@@ -69,6 +84,7 @@ log_prob = Exercise(
         Mistake("reverse_order", "your output applies the transforms in reverse order; log_prob runs them as listed, data -> noise (sample undoes them last-first)", _lp_reverse_order),
         Mistake("no_log_det", "your output is only the base density log N(z); the change of variables adds each transform's log|det|", _lp_no_log_det),
         Mistake("sums_over_batch", "your output sums the log-densities over the batch into one number; log_prob returns one value per sample, shape (B,) (average it yourself for a loss)", _lp_sums_over_batch),
+        Mistake("log_of_density", f"your output takes the log of the density exp(−z²/2)/√(2π): {LOG_OF_DENSITY}", unless_right(_lp_log_of_density, _lp_right)),
         Mistake("mean_over_dims", "your output averages the base log-density over dimensions; log N(z; 0, I) is a sum over the D dimensions", _lp_mean_over_dims),
     ],
 )
@@ -169,3 +185,15 @@ def _lp_gradients_match(ctx: Context, a: dict[str, Any], seed: int) -> None:
     # A ModuleList (a list of modules) lets the worker take gradients of the transforms' parameters.
     transforms = nn.ModuleList(a["transforms"])
     _grads_vs_reference(ctx, (x, transforms), gs.make_tensor((x.shape[0],), x.dtype, seed), _flow_shown(a))
+
+
+@log_prob.property("finite_far_in_the_tails", "for points far in the tails (|z| from 14 to 130, where the density itself underflows to 0), log_prob is the finite −Σz²/2 − D/2·log 2π plus the log-dets", tier="public")
+@given(dtype=gs.float_dtypes(), b=gs.dims(1, 3), d=gs.dims(1, 3), seed=gs.seeds(), shift=st.sampled_from((0.0, 64.0, -128.0)))
+def _finite_far_in_the_tails(ctx: Context, dtype: torch.dtype, b: int, d: int, seed: int, shift: float) -> None:
+    # Integers, so that z and z² are exact in both dtypes; with a shift the far z comes from an affine transform (log-det 0).
+    x = int_tensor((b, d), dtype, seed, 14, 130) * (2 * int_tensor((b, d), dtype, seed + 1, 0, 1) - 1) if shift == 0 else int_tensor((b, d), dtype, seed, -3, 3)
+    transforms = [] if shift == 0 else [fixtures.ElementwiseAffine(torch.zeros(d, dtype=dtype), torch.full((d,), shift, dtype=dtype))]
+    got = ctx.call(x, transforms)
+    expected = _standard_normal((x + shift).double()).to(dtype)
+    shown = {"x": x, "transforms": [] if shift == 0 else [f"ElementwiseAffine(log_scale=0, shift={shift:g})"]}
+    assert_stable(ctx, got, expected, inputs=shown, what="log_prob", formula=LOG_OF_DENSITY)

@@ -7,8 +7,11 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.common import NotApplicable
 from grader.properties.lm import strategies as gs
-from grader.properties.lm._shared import _filter_variant, _kept_by_statement, strict_diagnoses
+from grader.properties.lm._shared import NEG_INF, _filter_variant, _kept_by_statement, strict_diagnoses
+from grader.properties.lm.filter_logits import _filter_unstable_softmax
+from grader.properties.stability import UNSTABLE_SOFTMAX, naming_the_formula
 from grader.stats import implausible
 
 # Seeded statistical tests check each category of the draws (a token, "became [MASK]", …) with
@@ -35,10 +38,27 @@ def _sample_keeps_sample_dim(logits, generator, temperature=1.0, top_k=None, top
     return torch.multinomial(torch.softmax(_filter_variant(logits, temperature, top_k, top_p), dim=-1), 1, generator=generator)
 
 
+def _sample_top_p_naive(logits, generator, temperature=1.0, top_k=None, top_p=None):
+    # Top-p with probabilities exp(x)/Σexp(x): its nan cumulative sums remove nothing.
+    probs = torch.softmax(_filter_unstable_softmax(logits, temperature, top_k, top_p), dim=-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def _sample_unstable_top_p(logits, generator, temperature=1.0, top_k=None, top_p=None):
+    # unless_right would draw twice from one generator: compare the filtered logits instead.
+    if torch.equal(_filter_unstable_softmax(logits, temperature, top_k, top_p), _filter_variant(logits, temperature, top_k, top_p)):
+        raise NotApplicable("the unstable top-p keeps the right tokens on these logits")
+    return _sample_top_p_naive(logits, generator, temperature, top_k, top_p)
+
+
+_sample_unstable_top_p.__wrapped__ = _sample_top_p_naive  # type: ignore[attr-defined]  # as a student writes it
+
+
 sample_ex = Exercise(
     "lm.sample_next_token",
     mistakes=[
         Mistake("argmax_instead_of_sampling", "your output is the argmax of every row (greedy decoding); draw from the softmax of the filtered logits with torch.multinomial(probs, 1, generator=generator)", _sample_greedy),
+        Mistake("unstable_top_p", f"your draws come from top-p whose probabilities are {UNSTABLE_SOFTMAX} (the nan probabilities then remove nothing)", _sample_unstable_top_p),
         Mistake("filters_ignored", "your output draws from softmax(logits / temperature) without top-k/top-p filtering; sample from softmax(filter_logits(...))", _sample_unfiltered),
         Mistake("generator_ignored", "your draws do not depend on the generator you were given (they come from torch's global random state); pass generator=generator to the sampling call", _sample_global_rng),
         Mistake("keeps_sample_dim", "your output has shape (B, 1), as torch.multinomial(probs, 1) returns it; squeeze the last dimension to get (B,)", _sample_keeps_sample_dim),
@@ -121,6 +141,17 @@ def _follows_filtered(ctx: Context, a: dict, seed: int) -> None:
     draws = _draws(ctx, row.repeat(DRAWS, 1), a, seed)
     probs = torch.softmax(ctx.ref_impl("filter_logits")(row, a["temperature"], a["top_k"], a["top_p"])[0].double(), dim=-1)
     _check_frequencies(ctx, draws, probs, _sample_inputs(row, a, seed))
+
+
+@sample_ex.property("stable_for_large_logits", "with logits of magnitude 1e2–1e4 (positive or negative), temperature 0.5–2 and top-p on or off, draws follow the same distribution as for the logits shifted to 0 (seeded test on 8192 draws)", tier="public")
+@given(a=gs.large_logit_sample_inputs(), seed=gs.seeds())
+def _sample_stable_for_large_logits(ctx: Context, a: dict, seed: int) -> None:
+    row = a["logits"]
+    kept = _kept_by_statement(row, a["temperature"], None, a["top_p"])
+    probs = (row[0].double() / a["temperature"]).masked_fill(~kept[0], NEG_INF).softmax(dim=-1)  # max subtracted
+    shown = _sample_inputs(row, a, seed)
+    with naming_the_formula(UNSTABLE_SOFTMAX, inputs=shown, note=f"(the row repeated {DRAWS} times)"):  # multinomial raises on nan
+        _check_frequencies(ctx, _draws(ctx, row.repeat(DRAWS, 1), a, seed), probs, shown)
 
 
 # Last, once every property is registered: failures are re-diagnosed strictly (see _shared).

@@ -191,3 +191,19 @@ def completion_inputs(draw: st.DrawFn, *, ignore_index: bool = False) -> dict[st
         "prompt_lengths": prompt_lengths,
         "ignore_index": draw(st.sampled_from((-1, 0, 7))) if ignore_index else -100,
     }
+
+
+@st.composite
+def large_logit_sample_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """One row of logits (1, V) = ±2^e − (distinct integers in 0..6) (magnitudes 1e2–1e4,
+    probabilities of order 1), a temperature of 0.5, 1 or 2 (exact), and top_p off or away
+    from every cumulative probability."""
+    from hypothesis import assume
+
+    vocab, dtype, seed = draw(dims(2, 6)), draw(float_dtypes()), draw(seeds())
+    offset = draw(st.sampled_from((1.0, -1.0))) * 2.0 ** draw(st.sampled_from((7, 10, 13)))
+    logits = offset - torch.randperm(7, generator=generator(seed))[:vocab].to(dtype)[None, :]
+    temperature = draw(st.sampled_from((1.0, 0.5, 2.0)))
+    top_p = draw(st.sampled_from((None, 0.3, 0.6, 0.9)))
+    assume(top_p_margin(logits, temperature, None, top_p) > 1e-3)
+    return {"logits": logits, "temperature": temperature, "top_k": None, "top_p": top_p}

@@ -15,7 +15,8 @@ from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import unless_right as _unless_right
 from grader.properties.judge_only import judge_only
 from grader.properties.metrics._shared import _type_name
-from grader.properties.metrics.strategies import feature_samples
+from grader.properties.metrics.strategies import far_from_origin_features, feature_samples
+from grader.properties.stability import ONE_PASS_VARIANCE, assert_stable
 
 
 @judge_only
@@ -45,12 +46,20 @@ def _fs_not_centered(features):
     return features.mean(dim=0), features.T @ features / (features.shape[0] - 1)
 
 
+def _fs_one_pass(features):
+    n = features.shape[0]
+    mu = features.mean(dim=0)
+    second = (features[:, :, None] * features[:, None, :]).sum(dim=0)  # Σ x·xᵀ, exactly symmetric
+    return mu, (second - n * (mu[:, None] * mu[None, :])) / (n - 1)  # E[xxᵀ] − μμᵀ: cancels
+
+
 feature_stats = Exercise(
     "metrics.feature_statistics",
     mistakes=[
         Mistake("biased_covariance", "your covariance divides by N; FID uses the unbiased covariance, dividing by N − 1 (numpy.cov's default)", _fs_biased),
         Mistake("columns_as_samples", "your covariance equals torch.cov(features), which treats the columns as samples; rows are samples here: torch.cov(features.T), or centre and divide by N − 1", _fs_columns_as_samples),
         Mistake("scalar_for_d1", "your covariance is a 0-d tensor for D = 1 (as torch.cov(features.T) returns); sigma must be a (D, D) matrix, (1, 1) here", _unless_right(_fs_scalar_for_d1, _fs_right)),
+        Mistake("one_pass_covariance", f"your covariance equals (XᵀX − N·μμᵀ)/(N − 1): {ONE_PASS_VARIANCE}", _unless_right(_fs_one_pass, _fs_right)),
         Mistake("not_centered", "your covariance equals XᵀX/(N − 1) without subtracting the mean first", _unless_right(_fs_not_centered, _fs_right)),
     ],
 )
@@ -118,3 +127,13 @@ def _fs_dtype_contract(ctx: Context, x: torch.Tensor) -> None:
         rtol, _ = ctx.tolerance(x.dtype)
         ctx.assert_close(ctx.call(tiny), (mu * s, sigma * s**2), inputs={"features": tiny}, what="(mu, sigma) of features·1e-25 (is there a float32 round trip?)", rtol=rtol * 10, atol=1e-9 * s**2)
 
+
+
+@feature_stats.property("far_from_origin", "features far from the origin (|coordinates| ≈ 4e3 in float32, 3e8 in float64) have the covariance of the features moved to the origin, and the mean moved back", tier="public")
+@given(a=far_from_origin_features())
+def _fs_far_from_origin(ctx: Context, a: dict) -> None:
+    x, centred = a["features"], a["centred"].double()
+    shift = (x[0] - a["centred"][0]).double()  # c, exact
+    c = centred - centred.mean(dim=0)
+    expected = ((centred.mean(dim=0) + shift).to(x.dtype), (c.T @ c / (x.shape[0] - 1)).to(x.dtype))
+    assert_stable(ctx, ctx.call(x), expected, inputs={"features": x}, what="(mu, sigma)", formula=ONE_PASS_VARIANCE)

@@ -15,7 +15,8 @@ from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.common import unless_right as _unless_right
 from grader.properties.judge_only import judge_only
 from grader.properties.metrics._shared import _is_float, _type_name
-from grader.properties.metrics.strategies import real_fake_sets
+from grader.properties.metrics.strategies import far_from_origin_real_fake, real_fake_sets
+from grader.properties.stability import EXPANDED_DISTANCE, assert_stable
 
 
 def _distances(a, b):
@@ -62,6 +63,21 @@ def _pr_zeros_masked(real_features, fake_features, k=3):
     return _pr_with_radii(real_features, fake_features, radii)
 
 
+def _expanded_distances(a, b):
+    d2 = a.pow(2).sum(1)[:, None] + b.pow(2).sum(1)[None, :] - 2 * a @ b.T  # ‖a‖² + ‖b‖² − 2a·b
+    return d2.clamp(min=0).sqrt()
+
+
+def _pr_expanded(real_features, fake_features, k=3):
+    def share(samples, manifold, radii):
+        return (_expanded_distances(samples, manifold) <= radii[None, :]).any(dim=1).double().mean().item()
+
+    def radii(x):
+        return _expanded_distances(x, x).kthvalue(k + 1, dim=1).values
+
+    return share(fake_features, real_features, radii(real_features)), share(real_features, fake_features, radii(fake_features))
+
+
 precision_recall = Exercise(
     "metrics.precision_recall",
     mistakes=[
@@ -69,6 +85,7 @@ precision_recall = Exercise(
         Mistake("topk_largest", "your radii are the k-th largest distances (torch.topk returns the largest unless largest=False); the radius is the distance to the k-th nearest neighbour", _pr_topk_largest),
         Mistake("swapped", "your (precision, recall) are swapped: precision is the share of fakes inside the real manifold (realism), recall the share of reals inside the fake manifold (coverage)", _unless_right(_pr_swapped, _pr_right)),
         Mistake("zeros_masked", "your radii skip every distance 0, so a duplicate of a point is not counted as its neighbour; exclude only the point itself (e.g. take the (k+1)-th smallest distance)", _unless_right(_pr_zeros_masked, _pr_right)),
+        Mistake("expanded_distance", f"your precision and recall equal those from distances through ‖a‖² + ‖b‖² − 2a·b, whose rounding moves radii and memberships: {EXPANDED_DISTANCE}", _unless_right(_pr_expanded, _pr_right)),
     ],
 )
 
@@ -175,3 +192,13 @@ def _pr_default_k(ctx: Context, a: dict) -> None:
 def _pr_dtype_contract(ctx: Context, a: dict) -> None:
     _check_shares(ctx, ctx.call(a["real"], a["fake"], k=a["k"]), _pr_inputs(a["real"], a["fake"], a["k"]))
 
+
+
+@precision_recall.property("far_from_origin", "sets far from the origin (|coordinates| ≈ 4e3 in float32, 3e8 in float64) give the same precision and recall as the sets moved to the origin", tier="public")
+@given(a=far_from_origin_real_fake())
+def _pr_far_from_origin(ctx: Context, a: dict) -> None:
+    real, fake, k = a["real"], a["fake"], a["k"]
+    assume(not _ties_at_radius(a["real_centred"], a["fake_centred"], k))
+    expected = _pr_right(a["real_centred"].double(), a["fake_centred"].double(), k)
+    got = ctx.call(real, fake, k=k)
+    assert_stable(ctx, got, expected, inputs=_pr_inputs(real, fake, k), what="(precision, recall)", formula=EXPANDED_DISTANCE)

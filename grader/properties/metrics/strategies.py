@@ -91,3 +91,20 @@ def far_from_origin_features(draw: st.DrawFn) -> dict[str, Any]:
     c = draw(st.sampled_from((1.0, -1.0))) * 2.0 ** (12 if dtype == torch.float32 else 28)
     centred = int_tensor((n, d), dtype, seed, -3, 3)
     return {"features": c + centred, "centred": centred}
+
+
+@st.composite
+def far_from_origin_real_fake(draw: st.DrawFn) -> dict[str, Any]:
+    """real (Nr, D) and fake (Nf, D) = c + points on a 1/256 grid within ±4.5, |c| = 2^12
+    (float32) or 2^28 (float64): exact, distances O(1), squared norms huge; "real_centred" and
+    "fake_centred" are the same points without c (the grid keeps ties at a radius rare)."""
+    from grader.properties.stability import int_tensor
+
+    k = draw(st.integers(1, 2))
+    n_real, n_fake, d = draw(dims(k + 1, 5)), draw(dims(k + 1, 5)), draw(dims(1, 3))
+    dtype, seed = draw(float_dtypes()), draw(seeds())
+    c = draw(st.sampled_from((1.0, -1.0))) * 2.0 ** (12 if dtype == torch.float32 else 28)
+    shift = draw(st.sampled_from([0.0, 0.5, 1.5]))
+    real = int_tensor((n_real, d), dtype, seed, -768, 768) / 256
+    fake = int_tensor((n_fake, d), dtype, seed + 1, -768, 768) / 256 + shift
+    return {"real": c + real, "fake": c + fake, "real_centred": real, "fake_centred": fake, "k": k}

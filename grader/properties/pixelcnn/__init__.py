@@ -43,6 +43,7 @@ from grader.properties.pixelcnn.sample import (
     _sample_column_major,
     _sample_greedy,
     _sample_in_order,
+    _sample_inverse_cdf_of_exp,
     _sample_one_call_per_pixel,
     _sample_softmax_over_channels,
     _sample_values_scaled,
@@ -51,7 +52,7 @@ from grader.properties.pixelcnn.sample import (
     raster_positions,
 )
 
-__all__ = ["DRAWS", "_Layer", "_LayerCentreIgnoresChannels", "_LayerMaskOnlyAtInit", "_LayerNoPadding", "_LayerRowsBelowKept", "_LayerTypesSwapped", "_draw", "_mask_centre_ignores_channels", "_mask_groups_interleaved", "_mask_groups_reversed", "_mask_rows_below_kept", "_mask_types_swapped", "_sample_channel_outermost", "_sample_column_major", "_sample_greedy", "_sample_in_order", "_sample_one_call_per_pixel", "_sample_softmax_over_channels", "_sample_values_scaled", "image_codes", "joint_probabilities", "mask_by_loop", "mask_formula", "raster_positions"]
+__all__ = ["DRAWS", "_Layer", "_LayerCentreIgnoresChannels", "_LayerMaskOnlyAtInit", "_LayerNoPadding", "_LayerRowsBelowKept", "_LayerTypesSwapped", "_draw", "_mask_centre_ignores_channels", "_mask_groups_interleaved", "_mask_groups_reversed", "_mask_rows_below_kept", "_mask_types_swapped", "_sample_channel_outermost", "_sample_column_major", "_sample_greedy", "_sample_in_order", "_sample_inverse_cdf_of_exp", "_sample_one_call_per_pixel", "_sample_softmax_over_channels", "_sample_values_scaled", "image_codes", "joint_probabilities", "mask_by_loop", "mask_formula", "raster_positions"]
 
 # Last, after every exercise of the topic: the device contract of each (grader/properties/device.py).
 register_device_contracts("pixelcnn")

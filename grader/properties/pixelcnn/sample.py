@@ -19,7 +19,9 @@ from torch import nn
 from grader import fixtures
 from grader.properties import MAX_EXAMPLES
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.common import NotApplicable
 from grader.properties.pixelcnn import strategies as gs
+from grader.properties.stability import UNSTABLE_SOFTMAX, naming_the_formula
 from grader.stats import FALSE_FAILURE_PER_EXAMPLE, implausible
 
 # ----------------------------------------------------------------------------- statistics
@@ -97,6 +99,29 @@ def _sample_values_scaled(model, shape, num_values, generator):
     return x
 
 
+def _sample_inverse_cdf_of_exp(model, shape, num_values, generator, *, only_if_nan=False):
+    # Inverse-CDF draws from exp(l)/Σexp(l): with nan probabilities no comparison holds, so value 0.
+    x = torch.zeros(shape, device=generator.device)
+    nan_seen = False
+    with torch.no_grad():
+        for c, i, j in raster_positions(*shape[1:]):
+            e = model(x)[:, c, :, i, j].exp()
+            cdf = (e / e.sum(dim=-1, keepdim=True)).cumsum(dim=-1)  # (B, V)
+            nan_seen = nan_seen or bool(cdf.isnan().any())
+            u = torch.rand(shape[0], 1, generator=generator, device=generator.device, dtype=cdf.dtype)
+            x[:, c, i, j] = (u > cdf[:, :-1]).sum(dim=-1).to(x.dtype)
+    if only_if_nan and not nan_seen:
+        raise NotApplicable("a stable inverse CDF on these logits")
+    return x
+
+
+def _sample_unstable_inverse_cdf(model, shape, num_values, generator):
+    return _sample_inverse_cdf_of_exp(model, shape, num_values, generator, only_if_nan=True)
+
+
+_sample_unstable_inverse_cdf.__wrapped__ = _sample_inverse_cdf_of_exp  # type: ignore[attr-defined]  # as a student writes it
+
+
 ORDER = "pixels row by row, left to right, and within a pixel the channels in order, with a fresh model call before each value"
 
 
@@ -108,6 +133,7 @@ sample_ex = Exercise(
         Mistake("channel_outermost", f"your sampler draws a whole channel plane before the next channel (c outermost); raster order is {ORDER}", _sample_channel_outermost),
         Mistake("greedy_argmax", "your sampler takes the argmax of the logits (greedy decoding); draw from softmax(logits[:, c, :, i, j]), e.g. with torch.multinomial(probs, 1, generator=generator)", _sample_greedy),
         Mistake("softmax_over_channels", "your sampler takes the softmax over dim 1, the channel axis of (B, C, V, H, W) logits; the values are on dim 2: softmax(logits[:, c, :, i, j], dim=-1)", _sample_softmax_over_channels),
+        Mistake("unstable_inverse_cdf", f"your sampler inverts the CDF of exp(l)/Σexp(l), whose probabilities are nan here (no comparison with nan holds, so value 0 is drawn every time): {UNSTABLE_SOFTMAX}", _sample_unstable_inverse_cdf),
         Mistake("values_scaled", "your image holds value / (num_values − 1) (scaled to [0, 1]); x holds the drawn integers themselves, 0 … num_values − 1, stored as floats", _sample_values_scaled),
     ],
 )
@@ -325,3 +351,19 @@ def _frequencies_match_reference(ctx: Context, shape: tuple[int, int, int, int],
     if bool((gap > t).any()):
         c, i, j, v = (int(k) for k in (gap > t).nonzero()[0])
         ctx.fail(f"value {v} at (c, i, j) = {(c, i, j)} has frequency {got_freq[c, i, j, v]:.4f} in your images and {ref_freq[c, i, j, v]:.4f} in the reference's (allowed gap {t:.4f})", inputs=shown)
+
+
+@sample_ex.property("stable_for_large_logits", f"with logits of magnitude 1e2–1e4 (positive or negative), each value at each pixel over {DRAWS} images is drawn with probability softmax of the logits shifted to 0 (seeded test)", tier="public")
+@settings(max_examples=min(MAX_EXAMPLES, 10))  # each example is itself a test of 8192 draws
+@given(shape=gs.pixel_image_shapes(max_batch=1, max_pixels=4), num_values=gs.dims(2, 5), dtype=gs.float_dtypes(), seed=gs.seeds(), offset=st.sampled_from((128.0, -1024.0, 8192.0, -8192.0)))
+def _stable_for_large_logits(ctx: Context, shape: tuple[int, int, int, int], num_values: int, dtype: torch.dtype, seed: int, offset: float) -> None:
+    shape = (DRAWS, *shape[1:])
+    model = gs.pixel_large_logits_model(shape[1:], num_values, dtype, seed, offset)
+    shown = _sample_shown(model, shape, num_values, seed + 1, logits_dtype=dtype, base_logits=model.base)
+    with naming_the_formula(UNSTABLE_SOFTMAX, inputs=shown):  # torch.multinomial raises on nan probabilities
+        x = _image(ctx, model, shape, num_values, seed + 1, shown)
+        probs = model.centred.double().softmax(dim=1)  # (C, V, H, W)
+        counts = F.one_hot(x.long(), num_values).sum(dim=0)  # (C, H, W, V)
+        table = [(f"value {v} at (c, i, j) = {(c, i, j)}", int(counts[c, i, j, v]), DRAWS, float(probs[c, v, i, j])) for c, i, j in raster_positions(*shape[1:]) for v in range(num_values)]
+        problem = implausible(table)
+        ctx.check(problem is None, f"the draws do not follow softmax of the logits — {problem}", inputs=shown)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from grader.strategies import dims, float_dtypes, generator, make_tensor, seeds
 
-__all__ = ["MASK_KERNEL_SIZES", "dense_conv_weights", "dims", "float_dtypes", "generator", "make_tensor", "mask_args", "mask_configs", "masked_conv_init", "masked_conv_inputs", "pixel_image_shapes", "pixel_logits_model", "seeds"]
+__all__ = ["MASK_KERNEL_SIZES", "dense_conv_weights", "dims", "float_dtypes", "generator", "make_tensor", "mask_args", "mask_configs", "masked_conv_init", "masked_conv_inputs", "pixel_image_shapes", "pixel_large_logits_model", "pixel_logits_model", "seeds"]
 
 MASK_KERNEL_SIZES = (1, 3, 5)
 
@@ -88,3 +88,18 @@ def pixel_logits_model(chw: tuple[int, int, int], num_values: int, dtype: torch.
     coupling = make_tensor((c, num_values, h, w), dtype, seed + 1, scale=coupling_scale)
     weight = make_tensor((c, h, w), dtype, seed + 2, scale=1.0 / ((c * h * w) ** 0.5 * max(num_values - 1, 1)))
     return fixtures.PixelLogitsModel(base, coupling, weight)
+
+
+def pixel_large_logits_model(chw: tuple[int, int, int], num_values: int, dtype: torch.dtype, seed: int, offset: float) -> torch.nn.Module:
+    """A fixtures.PixelLogitsModel, independent pixels, base logits offset − (distinct integers in
+    0..6) per (c, i, j): magnitudes 1e2–1e4 for an offset of ±2^7–2^13, probabilities of order 1,
+    exact in float32 and float64; ``model.centred`` holds the same logits without the offset."""
+    from grader import fixtures
+
+    c, h, w = chw
+    g = generator(seed)
+    centred = -torch.stack([torch.randperm(7, generator=g)[:num_values] for _ in range(c * h * w)]).to(dtype)  # (C·H·W, V)
+    centred = centred.view(c, h, w, num_values).permute(0, 3, 1, 2).contiguous()  # (C, V, H, W)
+    model = fixtures.PixelLogitsModel(offset + centred)
+    model.centred = centred
+    return model

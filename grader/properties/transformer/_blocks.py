@@ -48,3 +48,30 @@ def _zero_sublayer_outputs(params: dict, prefixes: tuple[str, ...]) -> dict:
 
 def _causal(length: int) -> torch.Tensor:
     return torch.ones(length, length, dtype=torch.bool).tril()  # (L, L): i sees j ≤ i
+
+
+def _as_float64(a: dict) -> dict:
+    """The inputs with every floating tensor (params included) in float64: the exact block to compare with."""
+
+    def up(v):
+        return v.double() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+
+    return {k: StateDict({n: up(t) for n, t in v.items()}) if k == "params" else up(v) for k, v in a.items()}
+
+
+def _extreme_formula(a: dict, got) -> str:
+    """Which unstable formula a failure on ``block_extreme_inputs`` points to: nan comes from the
+    softmax; a finite wrong output next to very negative visible scores from a finite mask fill."""
+    from grader.properties.stability import FINITE_MASK_FILL, UNSTABLE_SOFTMAX
+
+    finite = isinstance(got, torch.Tensor) and got.is_floating_point() and bool(torch.isfinite(got).all())
+    return FINITE_MASK_FILL if finite and a["offset"] <= -(2.0**17) else UNSTABLE_SOFTMAX
+
+
+def _extreme_shown(a: dict, names: tuple[str, ...]) -> dict:
+    """``_block_shown`` plus how ``block_extreme_inputs`` made the scores large (the params are not printed)."""
+    k = "x + c" if abs(a["offset"]) <= 2.0**17 else "c"
+    how = f"post-norm; self-attention q = x, k = {k} with c = {a['offset']:g} (identity or zero in_proj weights, key bias c): scores ≈ c·Σq/√d"
+    if "memory" in a:
+        how += f"; cross-attention q = 1, k = {k.replace('x', 'memory')}"
+    return {**_block_shown(a, names), "attention": how}

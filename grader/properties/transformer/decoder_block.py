@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import torch
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from torch import nn
 
 from grader.properties.api import Context, Exercise, Mistake
+from grader.properties.common import unless_right
 from grader.properties.judge_only import judge_only
+from grader.properties.stability import FINITE_MASK_FILL, UNSTABLE_SOFTMAX, assert_stable
 from grader.properties.transformer import strategies as gs
-from grader.properties.transformer._blocks import _attend, _block_shown, _causal, _ffn, _ln, _residual, _zero_sublayer_outputs
+from grader.properties.transformer._blocks import (
+    _as_float64,
+    _attend,
+    _block_shown,
+    _causal,
+    _extreme_formula,
+    _extreme_shown,
+    _ffn,
+    _ln,
+    _residual,
+    _zero_sublayer_outputs,
+)
 
 
 @judge_only
@@ -40,12 +53,35 @@ def _dec_norm_placement_swapped(x, memory, params, num_heads, norm_first=False):
     return decoder_formula(x, memory, params, num_heads, not norm_first)
 
 
+def _dec_attention_variant(x, memory, params, num_heads, norm_first=False, **switches):
+    """The decoder layer with both attentions' switches of attention.mha_formula (fill, naive_softmax)."""
+    causal = _causal(x.shape[1]).to(x.device)
+    x = _residual(x, lambda h: _attend(h, h, params, "self_attn", num_heads, causal, **switches), params, "norm1", norm_first)
+    x = _residual(x, lambda h: _attend(h, memory, params, "multihead_attn", num_heads, **switches), params, "norm2", norm_first)
+    return _residual(x, lambda h: _ffn(h, params), params, "norm3", norm_first)
+
+
+def _dec_unstable_softmax(x, memory, params, num_heads, norm_first=False):
+    return _dec_attention_variant(x, memory, params, num_heads, norm_first, naive_softmax=True)
+
+
+def _dec_causal_fill_1e9(x, memory, params, num_heads, norm_first=False):
+    return _dec_attention_variant(x, memory, params, num_heads, norm_first, fill=-1e9)
+
+
+def _dec_causal_fill_1e4(x, memory, params, num_heads, norm_first=False):
+    return _dec_attention_variant(x, memory, params, num_heads, norm_first, fill=-1e4)
+
+
 decoder_block = Exercise(
     "transformer.decoder_block",
     mistakes=[
         Mistake("no_causal_mask", "your output equals self-attention without the causal mask: position i must not see positions after i", _dec_no_causal_mask),
         Mistake("mask_hides_diagonal", "your causal mask hides the diagonal (j < i), so position 0 attends to nothing (NaN); position i sees j ≤ i, itself included", _dec_mask_hides_diagonal),
         Mistake("memory_normalized", "your pre-norm output normalizes memory with norm2 too; only the target's stream is normalized, memory enters the cross-attention as given", _dec_memory_normalized),
+        Mistake("unstable_softmax", f"your output equals the attention's softmax computed as {UNSTABLE_SOFTMAX}", unless_right(_dec_unstable_softmax, decoder_formula)),
+        Mistake("causal_fill_1e9", f"your output equals filling the causal mask's hidden scores with a large finite number: {FINITE_MASK_FILL}", unless_right(_dec_causal_fill_1e9, decoder_formula)),
+        Mistake("causal_fill_1e4", f"your output equals filling the causal mask's hidden scores with a large finite number: {FINITE_MASK_FILL}", unless_right(_dec_causal_fill_1e4, decoder_formula)),
         Mistake("norm_placement_swapped", "your output equals the other norm placement: norm_first=False is post-norm, x = norm(x + sublayer(x)); norm_first=True is pre-norm, x = x + sublayer(norm(x))", _dec_norm_placement_swapped),
     ],
 )
@@ -128,3 +164,12 @@ def _dec_gradients_match(ctx: Context, a: dict, seed: int) -> None:
     x, memory = a["x"].clone().requires_grad_(True), a["memory"].clone().requires_grad_(True)
     expected = torch.autograd.grad(ctx.ref(*_dec_args(a, x=x, memory=memory)), (x, memory), g_out)
     ctx.assert_close(tuple(grads["inputs"]), expected, inputs=_block_shown(a, DEC_ARGS), what="the gradients (dx, dmemory)")
+
+
+@decoder_block.property("stable_for_extreme_scores", "post-norm, with self- and cross-attention scores of ±1e2–1e4, or −1e5/−1e10 at the visible keys next to future ones, the output is finite and equals the exact block: future tokens stay hidden", tier="public")
+@given(a=gs.block_extreme_inputs(decoder=True))
+@example(a=gs.extreme_block(b=1, length=2, d_ff=2, heads=(1, 4), dtype=torch.float32, seed=0, c=-(2.0**34), memory_len=1))  # beats a −1e9 fill
+def _dec_stable_for_extreme_scores(ctx: Context, a: dict) -> None:
+    got = ctx.call(*_dec_args(a))
+    expected = decoder_formula(*_dec_args(_as_float64(a))).to(a["x"].dtype)
+    assert_stable(ctx, got, expected, inputs=_extreme_shown(a, DEC_ARGS), what="the output", formula=_extreme_formula(a, got))

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import torch
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from torch import nn
 
 from grader.properties.api import Context, Exercise, Mistake
 from grader.properties.attention import torch_attn_mask
+from grader.properties.common import unless_right
 from grader.properties.judge_only import judge_only
+from grader.properties.stability import FINITE_MASK_FILL, UNSTABLE_SOFTMAX, assert_stable
 from grader.properties.transformer import strategies as gs
-from grader.properties.transformer._blocks import _attend, _block_shown, _causal, _ffn, _ln, _residual, _zero_sublayer_outputs
+from grader.properties.transformer._blocks import (
+    _as_float64,
+    _attend,
+    _block_shown,
+    _causal,
+    _extreme_formula,
+    _extreme_shown,
+    _ffn,
+    _ln,
+    _residual,
+    _zero_sublayer_outputs,
+)
 
 
 @judge_only
@@ -37,12 +50,33 @@ def _enc_norm1_twice(x, params, num_heads, norm_first=False, mask=None):
     return encoder_formula(x, params, num_heads, norm_first, mask, norms=("norm1", "norm1"))
 
 
+def _enc_attention_variant(x, params, num_heads, norm_first=False, mask=None, **switches):
+    """The encoder layer with the self-attention's switches of attention.mha_formula (fill, naive_softmax)."""
+    x = _residual(x, lambda h: _attend(h, h, params, "self_attn", num_heads, mask, **switches), params, "norm1", norm_first)
+    return _residual(x, lambda h: _ffn(h, params), params, "norm2", norm_first)
+
+
+def _enc_unstable_softmax(x, params, num_heads, norm_first=False, mask=None):
+    return _enc_attention_variant(x, params, num_heads, norm_first, mask, naive_softmax=True)
+
+
+def _enc_mask_fill_1e9(x, params, num_heads, norm_first=False, mask=None):
+    return _enc_attention_variant(x, params, num_heads, norm_first, mask, fill=-1e9)
+
+
+def _enc_mask_fill_1e4(x, params, num_heads, norm_first=False, mask=None):
+    return _enc_attention_variant(x, params, num_heads, norm_first, mask, fill=-1e4)
+
+
 encoder_block = Exercise(
     "transformer.encoder_block",
     mistakes=[
         # Before norm_placement_swapped: with zeroed sublayers both give norm2(norm1(x)) for pre-norm inputs.
         Mistake("residual_from_normalized", "your pre-norm output adds the sublayer to the NORMALIZED input; the residual carries x itself: x + sublayer(norm(x))", _enc_residual_from_normalized),
         Mistake("norm_placement_swapped", "your output equals the other norm placement: norm_first=False is post-norm, x = norm(x + sublayer(x)); norm_first=True is pre-norm, x = x + sublayer(norm(x))", _enc_norm_placement_swapped),
+        Mistake("unstable_softmax", f"your output equals the attention's softmax computed as {UNSTABLE_SOFTMAX}", unless_right(_enc_unstable_softmax, encoder_formula)),
+        Mistake("mask_fill_1e9", f"your output equals masking the attention scores with a large finite number: {FINITE_MASK_FILL}", unless_right(_enc_mask_fill_1e9, encoder_formula)),
+        Mistake("mask_fill_1e4", f"your output equals masking the attention scores with a large finite number: {FINITE_MASK_FILL}", unless_right(_enc_mask_fill_1e4, encoder_formula)),
         Mistake("mask_inverted", "your output uses nn.Transformer's mask polarity (True = blocked); here True means 'may attend'", _enc_mask_inverted),
         Mistake("norm1_twice", "your output uses norm1 for both sublayers; the feed-forward sublayer has its own norm2", _enc_norm1_twice),
     ],
@@ -128,3 +162,12 @@ def _enc_gradients_match(ctx: Context, a: dict, seed: int) -> None:
     x = a["x"].clone().requires_grad_(True)
     expected = torch.autograd.grad(ctx.ref(*_enc_args(a, x=x)), (x,), g_out)
     ctx.assert_close(tuple(grads["inputs"]), expected, inputs=_block_shown(a, ENC_ARGS), what="the gradient dx")
+
+
+@encoder_block.property("stable_for_extreme_scores", "post-norm, with attention scores of ±1e2–1e4, or −1e5/−1e10 at the visible keys next to masked ones, the output is finite and equals the exact block: masked keys stay ignored", tier="public")
+@given(a=gs.block_extreme_inputs())
+@example(a=gs.extreme_block(b=1, length=2, d_ff=2, heads=(1, 4), dtype=torch.float32, seed=0, c=-(2.0**34)))  # beats a −1e9 fill
+def _enc_stable_for_extreme_scores(ctx: Context, a: dict) -> None:
+    got = ctx.call(*_enc_args(a))
+    expected = encoder_formula(*_enc_args(_as_float64(a))).to(a["x"].dtype)
+    assert_stable(ctx, got, expected, inputs=_extreme_shown(a, ENC_ARGS), what="the output", formula=_extreme_formula(a, got))

@@ -106,3 +106,53 @@ def block_inputs(draw: st.DrawFn, *, decoder: bool = False, mask_kind: str | Non
         kind = mask_kind or draw(st.sampled_from(("none", "2d", "3d")))
         inputs["mask"] = None if kind == "none" else attend_masks((length, length) if kind == "2d" else (b, length, length), seed + 101)
     return inputs
+
+
+EXTREME_OFFSETS = (2.0**7, -(2.0**10), 2.0**13, -(2.0**17), -(2.0**34))
+
+
+def extreme_block(*, b: int, length: int, d_ff: int, heads: tuple[int, int], dtype: torch.dtype, seed: int, c: float, mask_dims: int = 2, memory_len: int | None = None) -> dict[str, Any]:
+    """Post-norm block inputs (as ``block_inputs``) whose attention scores are ±1e2–1e4, or
+    −1e5/−1e10 at the visible keys next to masked ones, computed exactly in any order.
+
+    x holds integers 1..2; the self-attention projects q = x and k = x + c (identity weights, key
+    bias c; k = c alone for c = −2^34, where x + c would round in float32), so a score is
+    c·Σq/√d plus a small integer (head width d ∈ {1, 4}). With ``memory_len`` (a decoder) the
+    cross-attention projects q = 1 and k = memory + c (memory: integers −3..3; k = c for −2^34).
+    Value, output and feed-forward parameters stay random. "offset" holds c. Encoder masks,
+    (L, L) or (B, L, L) by ``mask_dims``, mask key 0 and show key 1 in every row.
+    """
+    from grader.fixtures import StateDict
+    from grader.properties.stability import int_tensor
+
+    num_heads, d = heads
+    e = num_heads * d
+    params = StateDict(transformer_block_params(e, d_ff, dtype, seed + 1, decoder=memory_len is not None))
+    eye, zeros = torch.eye(e, dtype=dtype), torch.zeros(e, dtype=dtype)
+    w_k = eye if abs(c) <= 2.0**17 else 0 * eye
+
+    def project(prefix: str, w_q: torch.Tensor, b_q: torch.Tensor) -> None:
+        w_v, b_v = params[f"{prefix}.in_proj_weight"][2 * e :], params[f"{prefix}.in_proj_bias"][2 * e :]
+        params[f"{prefix}.in_proj_weight"] = torch.cat([w_q, w_k, w_v])
+        params[f"{prefix}.in_proj_bias"] = torch.cat([b_q, zeros + c, b_v])
+
+    project("self_attn", eye, zeros)
+    inputs: dict[str, Any] = {"x": int_tensor((b, length, e), dtype, seed, 1, 2), "params": params, "num_heads": num_heads, "norm_first": False, "offset": c}
+    if memory_len is not None:
+        project("multihead_attn", 0 * eye, zeros + 1)
+        inputs["memory"] = int_tensor((b, memory_len, e), dtype, seed + 100, -3, 3)
+    else:
+        mask = torch.rand((length, length) if mask_dims == 2 else (b, length, length), generator=generator(seed + 101)) < 0.5
+        mask[..., 0], mask[..., 1] = False, True
+        inputs["mask"] = mask
+    return inputs
+
+
+@st.composite
+def block_extreme_inputs(draw: st.DrawFn, *, decoder: bool = False) -> dict[str, Any]:
+    """``extreme_block`` inputs: B ≤ 2, 2 ≤ L ≤ 3, (heads, head width) ∈ {(2, 1), (1, 4), (2, 4)}."""
+    return extreme_block(
+        b=draw(dims(1, 2)), length=draw(dims(2, 3)), d_ff=draw(dims(2, 4)), heads=draw(st.sampled_from(((2, 1), (1, 4), (2, 4)))),
+        dtype=draw(float_dtypes()), seed=draw(seeds()), c=draw(st.sampled_from(EXTREME_OFFSETS)),
+        mask_dims=draw(st.sampled_from((2, 3))), memory_len=draw(dims(1, 3)) if decoder else None,
+    )  # fmt: skip
