@@ -39,7 +39,9 @@ def grads_without_sympy() -> Iterator[None]:
     original = torch.autograd.grad
 
     def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None, create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None, is_grads_batched: bool = False, materialize_grads: bool = False) -> Any:
-        pairs = None if create_graph or is_grads_batched else _plain_pairs(outputs, grad_outputs)
+        # Grad mode off (inside a custom backward, e.g. grader.release.answers' recorder): the
+        # loss built by vjp_loss would have no graph; torch's own path handles it.
+        pairs = None if create_graph or is_grads_batched or not torch.is_grad_enabled() else _plain_pairs(outputs, grad_outputs)
         if pairs is None:
             return original(outputs, inputs, grad_outputs, retain_graph, create_graph, only_inputs, allow_unused, is_grads_batched, materialize_grads)
         loss = vjp_loss([o for o, _ in pairs], [g for _, g in pairs])
