@@ -67,3 +67,13 @@ def test_grading_a_gradient_exercise_does_not_import_sympy() -> None:
 
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env={**__import__("os").environ, "GENLAB_MAX_EXAMPLES": "3"})
     assert out.stdout.split() == ["passed", "False"], out.stdout + out.stderr
+
+
+def test_patched_grad_with_grad_mode_off_is_torchs_own() -> None:
+    # A custom autograd.Function's backward runs with grad mode off (the release recorder does this).
+    x = torch.randn(3, requires_grad=True)
+    y = torch.sin(x)
+    g = torch.randn(3)
+    expected = torch.autograd.grad(torch.sin(x), x, g)[0]
+    with grads_without_sympy(), torch.no_grad():
+        assert torch.equal(torch.autograd.grad(y, x, g)[0], expected)
