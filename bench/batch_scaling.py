@@ -104,6 +104,8 @@ def main() -> None:
     print(f"1 slot,  bwrap: {t1:7.1f} s  {n / t1 * 60:6.1f} students/min  ({t1 / n:.2f} s per student)")
     print(f"2 slots, bwrap: {t2:7.1f} s  {n / t2 * 60:6.1f} students/min  speed-up {t1 / t2:.2f}x (target ≥ 1.8x)")
     print(f"1 slot,  none:  {t0:7.1f} s  {n / t0 * 60:6.1f} students/min  sandbox overhead {100 * (t1 - t0) / t0:+.1f}% per student (target ≤ 5%)")
+    if args.rounds > 1:
+        print("passes (s): " + "; ".join(f"{label} " + ", ".join(f"{t:.1f}" for t in times[key]) for key, label in (("1", "1 slot"), ("2", "2 slots"), ("0", "no sandbox"))))
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -42,9 +42,11 @@ def slot_pool(slots: int, threads: int) -> ProcessPoolExecutor:
 
 
 def stop_pool(pool: ProcessPoolExecutor, *, finished: bool) -> None:
-    """Wait for a finished pool; on an interruption, drop what is queued and stop the judges now."""
+    """Release a finished pool; on an interruption, drop what is queued and stop the judges now."""
     if finished:
-        pool.shutdown(wait=True)
+        # Every result is in: do not wait for the judges' interpreter teardown (half a second
+        # with torch loaded); they exit on their own, or with the batch.
+        pool.shutdown(wait=False)
         return
     processes = list(getattr(pool, "_processes", {}).values())  # not public API; best effort
     pool.shutdown(wait=False, cancel_futures=True)
