@@ -59,7 +59,7 @@ def _start_slot(parent: int, threads: int, deathsig: bool) -> None:
     """Runs first in every pool process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if not (deathsig and _kill_me_with_parent(parent)):
-        threading.Thread(target=_exit_when_orphaned, args=(parent,), name="genlab-parent-watch", daemon=True).start()
+        threading.Thread(target=exit_when_orphaned, args=(parent,), name="genlab-parent-watch", daemon=True).start()
     import torch
 
     torch.set_num_threads(threads)  # the judge's own share of the cores (its reference runs here)
@@ -81,7 +81,7 @@ def _kill_me_with_parent(parent: int) -> bool:
     return True
 
 
-def _exit_when_orphaned(parent: int) -> None:
+def exit_when_orphaned(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(PARENT_POLL_S)
     os._exit(1)

@@ -36,9 +36,9 @@ def run_in_subprocess(folder: Path, exercise_ids: list[str], *, device: str, sol
 
 def main(argv: list[str]) -> None:
     from grader.batch import grade_student
-    from grader.slot_pool import _exit_when_orphaned
+    from grader.slot_pool import exit_when_orphaned
 
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), name="genlab-parent-watch", daemon=True).start()
+    threading.Thread(target=exit_when_orphaned, args=(os.getppid(),), name="genlab-parent-watch", daemon=True).start()
     request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     solutions = request["solutions"]
     record = grade_student(Path(request["folder"]), request["exercise_ids"], device=request["device"], solutions=None if solutions is None else Path(solutions), limits=Limits(**request["limits"]), isolation=request["isolation"])
