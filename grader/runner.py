@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,14 @@ def grade_exercise(
     reference: Any | None = None,
     call_timeout: float = DEFAULT_CALL_TIMEOUT,
     exercise_timeout: float = DEFAULT_EXERCISE_TIMEOUT,
-    only: str | None = None,
+    only: str | Collection[str] | None = None,
+    durations: dict[str, float] | None = None,
 ) -> ExerciseResult:
-    """Grade one exercise on one device. ``only`` restricts the run to one property (tests)."""
+    """Grade one exercise on one device.
+
+    ``only`` restricts the run to one property, or to a share of them (the second judge of
+    `grade watch`, grader.split_grading); ``durations``, when given, receives each property's
+    wall time, which that split balances on."""
     start = time.monotonic()
     instructor_only: dict[str, str] = {}
     if reference is None:
@@ -47,7 +52,8 @@ def grade_exercise(
     names_from = None if getattr(reference, "recorded", False) else reference
     student = Student(connection, exercise.topic, device, call_timeout, deadline=start + exercise_timeout, arg_names=_argument_names(names_from))
     result = ExerciseResult(exercise.id, questions_of(exercise.id), device, "passed")
-    props = [p for p in exercise.properties if only is None or p.name == only]
+    chosen = {only} if isinstance(only, str) else only
+    props = [p for p in exercise.properties if chosen is None or p.name in chosen]
 
     def finish(status: str, message: str = "") -> ExerciseResult:
         result.status = status  # type: ignore[assignment]
@@ -69,6 +75,8 @@ def grade_exercise(
             result.properties.append(PropertyResult(prop.name, prop.statement, prop.tier, "skipped", instructor_only[prop.name]))
             continue
         ctx = Context(exercise, student, reference, device)
+        if durations is not None:
+            durations[prop.name] = -time.monotonic()  # completed in the finally below
         try:
             with _quiet_hypothesis(), grads_without_sympy():  # the reference's gradients: see grader.fast_vjp
                 prop.test(ctx)
@@ -97,6 +105,9 @@ def grade_exercise(
                 result.properties.append(PropertyResult(prop.name, prop.statement, prop.tier, "skipped", UNRECORDED))
             else:
                 result.properties.append(PropertyResult(prop.name, prop.statement, prop.tier, "passed", PARTLY if ctx.replay_misses else ""))
+        finally:
+            if durations is not None:
+                durations[prop.name] += time.monotonic()
     passed = all(p.status in ("passed", "skipped") for p in result.properties)
     return finish("passed" if passed else "failed")
 

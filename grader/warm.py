@@ -18,13 +18,24 @@ their code causes happens again on the second run and is reported).
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.connection import WorkerConnection
 from grader.core.catalog import questions_of, topic_of
 from grader.core.results import ExerciseResult
 from grader.core.states import code_hash
 from grader.limits import Limits
+from grader.second_judge import SecondJudge
+from grader.split_grading import join, split
+
+if TYPE_CHECKING:
+    from grader.properties.api import Exercise
+
+SECOND_JUDGE_GRACE_S = 30.0  # beyond the exercise's own limit, before the second judge is given up
 
 
 class WarmWorkers:
@@ -70,9 +81,14 @@ class WarmWorkers:
 
 
 class WarmGrader:
-    """Grades one exercise at a time with the judge kept loaded and a spare worker waiting."""
+    """Grades one exercise at a time with the judge kept loaded and a spare worker waiting.
 
-    def __init__(self, submission: Path, *, solutions: Path | None, limits: Limits, isolation: str, device: str = "cpu") -> None:
+    With ``second_judge`` (the default where two cores exist) a second warm judge is started
+    after the first verdict, and from then on each grading is shared between the two
+    (grader.split_grading, grader.second_judge) whenever the second is ready.
+    """
+
+    def __init__(self, submission: Path, *, solutions: Path | None, limits: Limits, isolation: str, device: str = "cpu", second_judge: bool | None = None) -> None:
         self.submission = submission
         self.solutions = solutions
         self.limits = limits
@@ -80,58 +96,111 @@ class WarmGrader:
         self.device = device
         self.workers = WarmWorkers(submission, limits=limits, isolation=isolation)
         self.retried = 0  # gradings run again because their worker died (tests, trace)
+        self.shared = 0  # gradings the second judge took part in (tests, trace)
         self._used: WorkerConnection | None = None
+        self._want_second = _two_judges_help() if second_judge is None else second_judge
+        self.second: SecondJudge | None = None
+        self._durations: dict[str, dict[str, float]] = {}  # exercise -> property -> last time (s)
         # Imported while the spare imports torch, as `grade` overlaps its two start-ups.
         from grader.properties import load_topics
 
         self._load_topics = load_topics
         _remember_function_digests()
 
-    def grade(self, exercise_id: str) -> ExerciseResult:
+    def ready(self) -> bool:
+        """Would a grading start at once, on every judge it would use?"""
+        second_ok = self.second is None or self.second.dead or self.second.ready()
+        return self.workers.ready() and second_ok
+
+    def grade(self, exercise_id: str, *, only: Collection[str] | None = None, durations: dict[str, float] | None = None) -> ExerciseResult:
         """Grade one exercise in the spare worker (call ``recycle`` once the verdict is shown)."""
         registry = self._load_topics({topic_of(exercise_id)})
         exercise = registry.get(exercise_id)
         if exercise is None:
             result = ExerciseResult(exercise_id, questions_of(exercise_id), self.device, "error", message="this exercise has no properties yet")
         else:
+            names = [p.name for p in exercise.properties if only is None or p.name in only]
             self.recycle()
             self._used = self.workers.take()
-            result = self._run(exercise)
+            result = self._run(exercise, names)
             if self._used.deaths:
                 # The worker died under the grading (killed from outside, or the student's code
                 # ended it): grade once more on the fresh process the connection started in its
                 # place. A crash of the student's own making happens again and is reported then.
                 self.retried += 1
                 self._used.deaths = 0
-                result = self._run(exercise)
+                result = self._run(exercise, names)
+            if durations is not None:
+                durations.update(self._durations.get(exercise_id, {}))
         result.code_hash = code_hash(self.submission, exercise_id)
         return result
 
-    def _run(self, exercise: object) -> ExerciseResult:
+    def _run(self, exercise: Exercise, names: list[str]) -> ExerciseResult:
+        start = time.monotonic()
+        measured = self._durations.setdefault(exercise.id, {})
+        second = self.second if self.second is not None and len(names) > 1 and self.second.ready() else None
+        if second is None:
+            return self._grade_here(exercise, names, measured)
+        mine, theirs = split(names, measured)
+        second.start_share(exercise.id, theirs)
+        here = self._grade_here(exercise, mine, measured)
+        answer = second.finish_share(self.limits.exercise_timeout + SECOND_JUDGE_GRACE_S)
+        if answer is None:  # it died or broke down: grade its share here, on the same worker
+            there = self._grade_here(exercise, theirs, measured)
+        else:
+            there, their_times = answer
+            measured.update(their_times)
+            self.shared += 1
+        return join(names, [here, there], time.monotonic() - start)
+
+    def _grade_here(self, exercise: Exercise, names: list[str], durations: dict[str, float]) -> ExerciseResult:
         from grader.runner import grade_exercise
 
         assert self._used is not None
         return grade_exercise(
-            exercise,  # type: ignore[arg-type]
+            exercise,
             self._used,
             device=self.device,
             solutions=self.solutions,
             call_timeout=self.limits.call_timeout,
             exercise_timeout=self.limits.exercise_timeout,
+            only=names,
+            durations=durations,
         )
 
     def recycle(self) -> None:
-        """Stop the worker the last grading used and start the next spare (off the critical path)."""
+        """Stop the worker the last grading used and start the next spares (off the critical path)."""
+        graded = self._used is not None
         if self._used is not None:
             self._used.stop()
             self._used = None
         self.workers.replenish()
+        if graded and self._want_second and (self.second is None or self.second.dead):
+            # Started after the first verdict, not with it: its start-up would slow that one down.
+            # One that died is replaced, as a dead spare is.
+            if self.second is not None:
+                self.second.close()
+            self.second = SecondJudge(self.submission, solutions=self.solutions, limits=self.limits, isolation=self.isolation, device=self.device)
 
     def close(self) -> None:
         if self._used is not None:
             self._used.stop()
             self._used = None
         self.workers.close()
+        if self.second is not None:
+            self.second.close()
+            self.second = None
+
+
+def _two_judges_help() -> bool:
+    """A second judge pays off only with a core of its own; GENLAB_WATCH_JUDGES=1 turns it off."""
+    if os.environ.get("GENLAB_WATCH_JUDGES", "").strip() == "1":
+        return False
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return cores >= 2
 
 
 def _remember_function_digests() -> None:

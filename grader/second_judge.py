@@ -1,0 +1,164 @@
+"""A second warm judge for `grade watch`, in a process of its own: ``python -m grader.second_judge``.
+
+It is a ``WarmGrader`` like the first (torch, Hypothesis and the properties loaded; a spare
+worker, in the same sandbox, waiting), so both judges grade shares of one exercise at once
+(grader.split_grading). The judge is Python and holds its GIL, hence a process, not a thread.
+
+Protocol: JSON lines. The first judge writes requests to its stdin, ``{"grade": ID, "only":
+[names]}``; it answers on the descriptor given as its first argument, ``{"ready": pid}`` each
+time a spare worker of its own is ready, and ``{"result": ExerciseResult.to_json(),
+"durations": {...}}`` for each request. It exits when its stdin closes or the first judge dies,
+and its workers go with it. Everything here is a speed-up: when this process is not ready, dies
+or answers nonsense, the first judge grades the share itself (grader.warm).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from grader.core.results import ExerciseResult
+from grader.limits import Limits
+
+POLL_S = 0.05  # how often an idle second judge looks whether its new spare is ready
+
+
+class SecondJudge:
+    """The first judge's handle on the second: start it, see it ready, hand it a share."""
+
+    def __init__(self, submission: Path, *, solutions: Path | None, limits: Limits, isolation: str, device: str, quiet: bool = True) -> None:
+        read_fd, write_fd = os.pipe()
+        config = {"submission": str(submission), "solutions": None if solutions is None else str(solutions), "limits": dataclasses.asdict(limits), "isolation": isolation, "device": device}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "grader.second_judge", str(write_fd), json.dumps(config)],
+            pass_fds=(write_fd,),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL if quiet else None,
+        )
+        os.close(write_fd)
+        self._answers = os.fdopen(read_fd, "rb", buffering=0)
+        self._pending = b""
+        self.ready_pid: int | None = None  # its spare worker's pid while it is ready for a share
+        self.dead = False
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def ready(self) -> bool:
+        """Is it alive with a spare worker ready (a share would start at once)?"""
+        self._read_available(0.0)
+        return not self.dead and self.ready_pid is not None
+
+    def start_share(self, exercise_id: str, names: list[str]) -> None:
+        """Hand it a share; ``finish_share`` collects the verdict."""
+        self.ready_pid = None
+        self._send({"grade": exercise_id, "only": names})
+
+    def finish_share(self, timeout: float) -> tuple[ExerciseResult, dict[str, float]] | None:
+        """The share's verdict and property times; None if it died, timed out or broke the protocol
+        (it is then stopped: the caller grades the share itself)."""
+        deadline = time.monotonic() + timeout
+        while not self.dead:
+            for message in self._read_available(max(0.0, deadline - time.monotonic())):
+                if "result" in message:
+                    try:
+                        return ExerciseResult.from_json(message["result"]), {str(k): float(v) for k, v in message.get("durations", {}).items()}
+                    except (KeyError, TypeError, ValueError):
+                        self.close()
+                        return None
+            if time.monotonic() >= deadline:
+                self.close()
+        return None
+
+    def close(self) -> None:
+        self.dead = True
+        if self._proc.poll() is None:
+            try:
+                assert self._proc.stdin is not None
+                self._proc.stdin.close()  # it stops its workers and exits
+                self._proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self._proc.kill()
+                self._proc.wait()
+        self._answers.close()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        try:
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(json.dumps(message).encode() + b"\n")
+            self._proc.stdin.flush()
+        except (OSError, ValueError):
+            self.close()
+
+    def _read_available(self, wait: float) -> list[dict[str, Any]]:
+        """Messages that arrived (waiting up to ``wait`` seconds for the first); notes readiness."""
+        if self.dead:
+            return []
+        messages: list[dict[str, Any]] = []
+        while True:
+            ready, _, _ = select.select([self._answers], [], [], wait)
+            if not ready:
+                return messages
+            chunk = self._answers.read(1 << 16)
+            if not chunk:  # it exited
+                self.close()
+                return messages
+            self._pending += chunk
+            *lines, self._pending = self._pending.split(b"\n")
+            for line in lines:
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    self.close()
+                    return messages
+                if "ready" in message:
+                    self.ready_pid = int(message["ready"])
+                messages.append(message)
+            wait = 0.0
+
+
+def serve(answer_fd: int, config: dict[str, Any]) -> None:
+    """The second judge's loop: keep a spare ready, grade the shares asked on stdin."""
+    from grader.slot_pool import exit_when_orphaned
+    from grader.warm import WarmGrader
+
+    threading.Thread(target=exit_when_orphaned, args=(os.getppid(),), name="genlab-parent-watch", daemon=True).start()
+    answers = os.fdopen(answer_fd, "wb", buffering=0)
+    solutions = config["solutions"]
+    grader = WarmGrader(Path(config["submission"]), solutions=None if solutions is None else Path(solutions), limits=Limits(**config["limits"]), isolation=config["isolation"], device=config["device"], second_judge=False)
+    announced: int | None = None
+    try:
+        while True:
+            if announced is None and grader.workers.ready():
+                announced = grader.workers.spare_pid
+                answers.write(json.dumps({"ready": announced}).encode() + b"\n")
+            ready, _, _ = select.select([sys.stdin], [], [], POLL_S)
+            if not ready:
+                grader.workers.replenish()
+                continue
+            line = sys.stdin.readline()
+            if not line:
+                return
+            request = json.loads(line)
+            durations: dict[str, float] = {}
+            result = grader.grade(request["grade"], only=request["only"], durations=durations)
+            answers.write(json.dumps({"result": result.to_json(), "durations": durations}).encode() + b"\n")
+            grader.recycle()
+            announced = None
+    finally:
+        grader.close()
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), json.loads(sys.argv[2]))
+    os._exit(0)  # as `grade` does: no slow interpreter teardown of torch
