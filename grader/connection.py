@@ -23,6 +23,7 @@ from grader.limits import Limits
 
 OUTPUT_CAP = 4000  # characters of a submission's prints shown with a result
 STARTUP_TIMEOUT = 120.0  # seconds a fresh worker may take to import torch
+RSS_EVERY_S = 0.05  # the worker's memory is read at least this often while requests run
 
 
 class Connection(Protocol):
@@ -118,6 +119,7 @@ class WorkerConnection:
         self._send, self._recv = to_worker_w, from_worker_r
         self._ready = False
         self._pinged = False
+        self._rss_checked = 0.0
 
     def send_ping(self) -> None:
         """Ask a fresh worker to answer once it has imported torch (the answer is read later)."""
@@ -221,7 +223,10 @@ class WorkerConnection:
                 self.kill()
                 raise Abort("timed_out", "timed out")
             ready, _, _ = select.select([self._recv], [], [], min(0.05, remaining))
-            if self._rss_mb() > self.memory_limit_mb:
+            # Measured while the worker computes, not after each quick answer: reading /proc for
+            # every process of the sandbox costs more than most calls (the kernel's cgroup limit,
+            # where there is one, holds at every instant anyway).
+            if (not ready or time.monotonic() - self._rss_checked > RSS_EVERY_S) and self._rss_mb() > self.memory_limit_mb:
                 self.kill()
                 raise Abort("out_of_memory", f"ran out of memory (over the {self.memory_limit_mb} MiB limit)")
             if ready:
@@ -270,6 +275,7 @@ class WorkerConnection:
     def _rss_mb(self) -> float:
         """Resident memory of the worker and everything under it (bwrap's sandbox, forks)."""
         assert self._proc is not None
+        self._rss_checked = time.monotonic()
         total, seen, todo = 0, set(), [self._proc.pid]
         page = os.sysconf("SC_PAGE_SIZE")
         while todo:

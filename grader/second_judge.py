@@ -5,7 +5,8 @@ worker, in the same sandbox, waiting), so both judges grade shares of one exerci
 (grader.split_grading). The judge is Python and holds its GIL, hence a process, not a thread.
 
 Protocol: JSON lines. The first judge writes requests to its stdin, ``{"grade": ID, "only":
-[names]}``; it answers on the descriptor given as its first argument, ``{"ready": pid}`` each
+[names]}``, and ``{"warm": ID}`` once, for the exercise most likely graded next (the
+answer to that is its first ``ready``); it answers on the descriptor given as its first argument, ``{"ready": pid}`` each
 time a spare worker of its own is ready, and ``{"result": ExerciseResult.to_json(),
 "durations": {...}}`` for each request. It exits when its stdin closes or the first judge dies,
 and its workers go with it. Everything here is a speed-up: when this process is not ready, dies
@@ -59,6 +60,10 @@ class SecondJudge:
         self._read_available(0.0)
         return not self.dead and self.ready_pid is not None
 
+    def warm_up(self, exercise_id: str) -> None:
+        """Let it load and exercise the properties of the exercise most likely graded next."""
+        self._send({"warm": exercise_id})
+
     def start_share(self, exercise_id: str, names: list[str]) -> None:
         """Hand it a share; ``finish_share`` collects the verdict."""
         self.ready_pid = None
@@ -82,14 +87,16 @@ class SecondJudge:
 
     def close(self) -> None:
         self.dead = True
-        if self._proc.poll() is None:
-            try:
-                assert self._proc.stdin is not None
-                self._proc.stdin.close()  # it stops its workers and exits
-                self._proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self._proc.kill()
-                self._proc.wait()
+        try:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()  # it stops its workers and exits
+        except OSError:  # it is gone already: the unsent request does not matter
+            pass
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
         self._answers.close()
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -150,6 +157,9 @@ def serve(answer_fd: int, config: dict[str, Any]) -> None:
             if not line:
                 return
             request = json.loads(line)
+            if "warm" in request:
+                grader.warm_up(request["warm"])
+                continue
             durations: dict[str, float] = {}
             result = grader.grade(request["grade"], only=request["only"], durations=durations)
             answers.write(json.dumps({"result": result.to_json(), "durations": durations}).encode() + b"\n")

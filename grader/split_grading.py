@@ -33,28 +33,36 @@ def split(names: Sequence[str], durations: dict[str, float]) -> tuple[list[str],
     return [n for n in names if n in shares[0]], [n for n in names if n in shares[1]]
 
 
-def join(names: Sequence[str], shares: Sequence[ExerciseResult], duration_s: float) -> ExerciseResult:
-    """The verdict `grade` gives, from the results of the shares (each graded with ``only``)."""
-    first = shares[0]
-    by_name: dict[str, PropertyResult] = {p.name: p for share in shares for p in share.properties}
+def join(names: Sequence[str], shares: Sequence[tuple[ExerciseResult, str | None]], duration_s: float) -> ExerciseResult | None:
+    """The verdict `grade` gives, from each share's result (graded with ``only``) and the name of
+    the last property it started (None: none; grade_exercise's ``durations`` says which).
+
+    None when the shares cannot tell it: a share that was "not implemented" at some property
+    reports all its properties "not run", so if another share stopped earlier still, the verdicts
+    the first share had before its stop are needed and lost. The caller grades in order then."""
+    first = shares[0][0]
+    by_name: dict[str, PropertyResult] = {p.name: p for share, _ in shares for p in share.properties}
     stop, stopped = len(names), None  # the position where grading stops early, and the share that stopped
-    for share in shares:
+    for share, last in shares:
         if share.status in GOES_ON:
             continue
-        ran = [names.index(p.name) for p in share.properties if p.status != "not_run"]
-        where = max(ran) if ran else -1  # not implemented, or the module did not load: before any property
+        where = -1 if last is None else names.index(last)  # -1: the module did not load
         if stopped is None or where < stop:
             stop, stopped = where, share
+    for share, _ in shares:
+        if share.status == "not_implemented" and share is not stopped and any(names.index(p.name) < stop for p in share.properties):
+            return None
     properties = []
     for position, name in enumerate(names):
         prop = by_name[name]
-        if position > stop and prop.status != "not_run":
+        # Past the stop nothing ran; "not implemented" reports every property "not run".
+        if (position > stop or (stopped is not None and stopped.status == "not_implemented")) and prop.status != "not_run":
             prop = PropertyResult(prop.name, prop.statement, prop.tier, "not_run")
         properties.append(prop)
     if stopped is not None:
         status, message = stopped.status, stopped.message
     else:
         status, message = ("passed" if all(p.status in ("passed", "skipped") for p in properties) else "failed"), ""
-    outputs = [share.output for share in shares if share.output]
+    outputs = [share.output for share, _ in shares if share.output]
     output = outputs[0] if len(set(outputs)) == 1 else "\n".join(outputs)  # a module's prints, once
     return ExerciseResult(first.id, first.questions, first.device, status, properties, message=message, output=output, duration_s=duration_s)

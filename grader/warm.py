@@ -101,6 +101,7 @@ class WarmGrader:
         self._want_second = _two_judges_help() if second_judge is None else second_judge
         self.second: SecondJudge | None = None
         self._durations: dict[str, dict[str, float]] = {}  # exercise -> property -> last time (s)
+        self._last: str | None = None  # the exercise graded last
         # Imported while the spare imports torch, as `grade` overlaps its two start-ups.
         from grader.properties import load_topics
 
@@ -113,7 +114,9 @@ class WarmGrader:
         return self.workers.ready() and second_ok
 
     def grade(self, exercise_id: str, *, only: Collection[str] | None = None, durations: dict[str, float] | None = None) -> ExerciseResult:
-        """Grade one exercise in the spare worker (call ``recycle`` once the verdict is shown)."""
+        """Grade one exercise in the spare worker (call ``recycle`` once the verdict is shown).
+
+        ``only`` and ``durations`` are grade_exercise's (the second judge grades its share so)."""
         registry = self._load_topics({topic_of(exercise_id)})
         exercise = registry.get(exercise_id)
         if exercise is None:
@@ -122,36 +125,66 @@ class WarmGrader:
             names = [p.name for p in exercise.properties if only is None or p.name in only]
             self.recycle()
             self._used = self.workers.take()
-            result = self._run(exercise, names)
+            self._last = exercise_id
+            times: dict[str, float] = {}
+            result = self._run(exercise, names, times)
             if self._used.deaths:
                 # The worker died under the grading (killed from outside, or the student's code
                 # ended it): grade once more on the fresh process the connection started in its
                 # place. A crash of the student's own making happens again and is reported then.
                 self.retried += 1
                 self._used.deaths = 0
-                result = self._run(exercise, names)
+                times = {}
+                result = self._run(exercise, names, times)
             if durations is not None:
-                durations.update(self._durations.get(exercise_id, {}))
+                durations.update(times)
         result.code_hash = code_hash(self.submission, exercise_id)
         return result
 
-    def _run(self, exercise: Exercise, names: list[str]) -> ExerciseResult:
+    def warm_up(self, exercise_id: str) -> None:
+        """Run the exercise's properties once on the reference, in this process, so that a fresh
+        judge's first grading costs what later ones do (property modules imported, strategies
+        built, digests computed). The reference is the course's code: no student code runs here.
+        Without solutions/ (a student copy) only the properties are loaded."""
+        from grader.connection import LocalConnection
+        from grader.reference import load_reference
+        from grader.runner import grade_exercise
+
+        exercise = self._load_topics({topic_of(exercise_id)}).get(exercise_id)
+        reference = None if exercise is None else load_reference(self.solutions, exercise.topic)
+        if exercise is not None and reference is not None:
+            grade_exercise(exercise, LocalConnection({exercise.topic: reference}), device=self.device, reference=reference)
+
+    def _run(self, exercise: Exercise, names: list[str], durations: dict[str, float]) -> ExerciseResult:
+        """Grade ``names``, shared with the second judge when it is ready; ``durations`` receives
+        each property's time, in the order they ran."""
         start = time.monotonic()
         measured = self._durations.setdefault(exercise.id, {})
         second = self.second if self.second is not None and len(names) > 1 and self.second.ready() else None
         if second is None:
-            return self._grade_here(exercise, names, measured)
+            result = self._grade_here(exercise, names, durations)
+            measured.update(durations)
+            return result
         mine, theirs = split(names, measured)
         second.start_share(exercise.id, theirs)
-        here = self._grade_here(exercise, mine, measured)
+        my_times: dict[str, float] = {}
+        here = self._grade_here(exercise, mine, my_times)
         answer = second.finish_share(self.limits.exercise_timeout + SECOND_JUDGE_GRACE_S)
         if answer is None:  # it died or broke down: grade its share here, on the same worker
-            there = self._grade_here(exercise, theirs, measured)
+            their_times: dict[str, float] = {}
+            there = self._grade_here(exercise, theirs, their_times)
         else:
             there, their_times = answer
-            measured.update(their_times)
             self.shared += 1
-        return join(names, [here, there], time.monotonic() - start)
+        for times in (my_times, their_times):
+            measured.update(times)
+            durations.update(times)
+        joined = join(names, [(here, _last(my_times)), (there, _last(their_times))], time.monotonic() - start)
+        if joined is None:  # the shares cannot tell `grade`'s verdict (see join): grade in order
+            durations.clear()
+            joined = self._grade_here(exercise, names, durations)
+            joined.duration_s = time.monotonic() - start
+        return joined
 
     def _grade_here(self, exercise: Exercise, names: list[str], durations: dict[str, float]) -> ExerciseResult:
         from grader.runner import grade_exercise
@@ -181,6 +214,8 @@ class WarmGrader:
             if self.second is not None:
                 self.second.close()
             self.second = SecondJudge(self.submission, solutions=self.solutions, limits=self.limits, isolation=self.isolation, device=self.device)
+            if self._last is not None:
+                self.second.warm_up(self._last)  # most likely graded next
 
     def close(self) -> None:
         if self._used is not None:
@@ -190,6 +225,11 @@ class WarmGrader:
         if self.second is not None:
             self.second.close()
             self.second = None
+
+
+def _last(durations: dict[str, float]) -> str | None:
+    """The property a share started last (where it stopped, if it stopped early)."""
+    return next(reversed(durations), None)
 
 
 def _two_judges_help() -> bool:

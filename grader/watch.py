@@ -128,10 +128,10 @@ class Watch:
             self.changes.target = self.file
         self.say("grading", e=self.current)
         self.graded_hash = code_hash(self.options.submission, self.current)
-        retried, start = self.grader.retried, time.monotonic()
+        retried, shared, start = self.grader.retried, self.grader.shared, time.monotonic()
         self.result = self.grader.grade(self.current)
         if self.options.trace:  # before the verdict: a benchmark stops its clock at the verdict
-            self._trace_grading(start, retried)
+            self._trace_grading(start, retried, shared)
         render.exercise_result(self.console, self.result)
         if self.result.passed:
             following = self._next_unfinished()
@@ -140,11 +140,13 @@ class Watch:
         self.grader.recycle()
         self.prompt()
 
-    def _trace_grading(self, start: float, retried: int) -> None:
+    def _trace_grading(self, start: float, retried: int, shared: int) -> None:
         """GENLAB_WATCH_TRACE: when the change was seen and how long grading took (monotonic
         clock, shared by processes on Linux: bench/watch_latency.py splits its latency with it)."""
         seen = f"{self.seen_at:.4f}" if self.seen_at is not None else "-"
         self.console.print(f"[dim]trace: change seen at {seen}, graded in {time.monotonic() - start:.3f} s[/]")
+        if self.grader.second is not None and self.grader.shared != shared:
+            self.console.print("[dim]trace: shared with the second judge[/]")
         if self.grader.retried != retried:
             self.console.print("[dim]trace: the worker died while grading; graded again on a fresh one[/]")
         self.seen_at = None
@@ -205,9 +207,11 @@ class Watch:
     def on_tick(self) -> None:
         self.grader.workers.replenish()
         spare = self.grader.workers.spare_pid
-        if self.options.trace and spare != self._announced and self.grader.workers.ready():
+        if self.options.trace and spare != self._announced and self.grader.ready():
             self._announced = spare
-            self.console.print(f"[dim]trace: worker ready (pid {self.grader.workers.spare_pid}, replaced {self.grader.workers.replaced})[/]")
+            second = self.grader.second
+            judges = "second judge ready" if second is not None and not second.dead else "one judge"
+            self.console.print(f"[dim]trace: worker ready (pid {self.grader.workers.spare_pid}, replaced {self.grader.workers.replaced}; {judges})[/]")
 
     # ------------------------------------------------------------------ loop
 
