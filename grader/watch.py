@@ -211,7 +211,7 @@ class Watch:
             self._announced = spare
             second = self.grader.second
             judges = "second judge ready" if second is not None and not second.dead else "one judge"
-            self.console.print(f"[dim]trace: worker ready (pid {self.grader.workers.spare_pid}, replaced {self.grader.workers.replaced}; {judges})[/]")
+            self.console.print(f"[dim]trace: worker ready (pid {self.grader.workers.spare_pid}, replaced {self.grader.workers.replaced}), {judges}[/]")
 
     # ------------------------------------------------------------------ loop
 
