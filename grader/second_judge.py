@@ -19,6 +19,7 @@ import dataclasses
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -139,6 +140,7 @@ def serve(answer_fd: int, config: dict[str, Any]) -> None:
     from grader.slot_pool import exit_when_orphaned
     from grader.warm import WarmGrader
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the first judge's to handle: it closes our stdin
     threading.Thread(target=exit_when_orphaned, args=(os.getppid(),), name="genlab-parent-watch", daemon=True).start()
     answers = os.fdopen(answer_fd, "wb", buffering=0)
     solutions = config["solutions"]

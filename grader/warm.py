@@ -35,6 +35,7 @@ from grader.split_grading import join, split
 if TYPE_CHECKING:
     from grader.properties.api import Exercise
 
+SECOND_JUDGE_STARTS = 3  # second judges started before one judge carries on alone
 SECOND_JUDGE_GRACE_S = 30.0  # beyond the exercise's own limit, before the second judge is given up
 
 
@@ -97,6 +98,7 @@ class WarmGrader:
         self.workers = WarmWorkers(submission, limits=limits, isolation=isolation)
         self.retried = 0  # gradings run again because their worker died (tests, trace)
         self.shared = 0  # gradings the second judge took part in (tests, trace)
+        self.second_deaths = 0  # second judges found dead and replaced
         self._used: WorkerConnection | None = None
         self._want_second = _two_judges_help() if second_judge is None else second_judge
         self.second: SecondJudge | None = None
@@ -210,10 +212,16 @@ class WarmGrader:
         self.workers.replenish()
         if graded and self._want_second and (self.second is None or self.second.dead):
             # Started after the first verdict, not with it: its start-up would slow that one down.
-            # One that died is replaced, as a dead spare is.
+            # One that died is replaced, as a dead spare is, but not forever: one that keeps dying
+            # (it cannot start here) would cost a torch import on every save.
             if self.second is not None:
                 self.second.close()
-            self.second = SecondJudge(self.submission, solutions=self.solutions, limits=self.limits, isolation=self.isolation, device=self.device)
+                self.second_deaths += 1
+            if self.second_deaths >= SECOND_JUDGE_STARTS:
+                self._want_second = False
+                return
+            trace = bool(os.environ.get("GENLAB_WATCH_TRACE"))  # then its errors are shown
+            self.second = SecondJudge(self.submission, solutions=self.solutions, limits=self.limits, isolation=self.isolation, device=self.device, quiet=not trace)
             if self._last is not None:
                 self.second.warm_up(self._last)  # most likely graded next
 

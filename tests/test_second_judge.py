@@ -115,3 +115,41 @@ def test_without_a_second_core_or_when_turned_off_one_judge_grades(monkeypatch: 
     assert not warm_module._two_judges_help()
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
     assert warm_module._two_judges_help()
+
+
+def test_a_second_judge_that_keeps_dying_is_given_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """One that cannot start here would cost a torch import on every save: after three starts,
+    one judge carries on alone."""
+    from grader import warm as warm_module
+
+    started: list[object] = []
+
+    class DiesAtOnce:
+        dead = True
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            started.append(self)
+
+        def ready(self) -> bool:
+            return False
+
+        def warm_up(self, exercise_id: str) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    class Used:
+        def stop(self) -> None:
+            pass
+
+    monkeypatch.setattr(warm_module, "SecondJudge", DiesAtOnce)
+    grader = warm(folder_with(tmp_path, REFERENCE), second=True)
+    try:
+        for _ in range(6):
+            grader._used = Used()  # type: ignore[assignment]  # as after a grading
+            grader.recycle()
+        assert len(started) == warm_module.SECOND_JUDGE_STARTS
+        wait_ready(grader)  # a dead second judge does not hold the first back
+    finally:
+        grader.close()
