@@ -40,7 +40,7 @@ class SecondJudge:
         read_fd, write_fd = os.pipe()
         config = {"submission": str(submission), "solutions": None if solutions is None else str(solutions), "limits": dataclasses.asdict(limits), "isolation": isolation, "device": device}
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.second_judge", str(write_fd), json.dumps(config)],
+            self.command(write_fd, config),
             pass_fds=(write_fd,),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
@@ -51,6 +51,10 @@ class SecondJudge:
         self._pending = b""
         self.ready_pid: int | None = None  # its spare worker's pid while it is ready for a share
         self.dead = False
+
+    @staticmethod
+    def command(answer_fd: int, config: dict[str, Any]) -> list[str]:
+        return [sys.executable, "-m", "grader.second_judge", str(answer_fd), json.dumps(config)]
 
     @property
     def pid(self) -> int:
@@ -80,25 +84,32 @@ class SecondJudge:
                     try:
                         return ExerciseResult.from_json(message["result"]), {str(k): float(v) for k, v in message.get("durations", {}).items()}
                     except (KeyError, TypeError, ValueError):
-                        self.close()
+                        self._give_up()
                         return None
             if time.monotonic() >= deadline:
-                self.close()
+                self._give_up()
         return None
 
-    def close(self) -> None:
+    def close(self, *, wait: float = 5.0) -> None:
+        """Stop it: its stdin closes and it stops its workers; killed after ``wait`` seconds.
+
+        A broken one is killed at once (``wait=0``): the student is waiting. Its workers end
+        when their pipes close."""
         self.dead = True
         try:
             assert self._proc.stdin is not None
-            self._proc.stdin.close()  # it stops its workers and exits
+            self._proc.stdin.close()
         except OSError:  # it is gone already: the unsent request does not matter
             pass
         try:
-            self._proc.wait(timeout=5)
+            self._proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
         self._answers.close()
+
+    def _give_up(self) -> None:
+        self.close(wait=0)
 
     def _send(self, message: dict[str, Any]) -> None:
         try:
@@ -106,7 +117,7 @@ class SecondJudge:
             self._proc.stdin.write(json.dumps(message).encode() + b"\n")
             self._proc.stdin.flush()
         except (OSError, ValueError):
-            self.close()
+            self._give_up()
 
     def _read_available(self, wait: float) -> list[dict[str, Any]]:
         """Messages that arrived (waiting up to ``wait`` seconds for the first); notes readiness."""
@@ -127,7 +138,7 @@ class SecondJudge:
                 try:
                     message = json.loads(line)
                 except ValueError:
-                    self.close()
+                    self._give_up()
                     return messages
                 if "ready" in message:
                     self.ready_pid = int(message["ready"])
@@ -142,29 +153,39 @@ def serve(answer_fd: int, config: dict[str, Any]) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the first judge's to handle: it closes our stdin
     threading.Thread(target=exit_when_orphaned, args=(os.getppid(),), name="genlab-parent-watch", daemon=True).start()
-    answers = os.fdopen(answer_fd, "wb", buffering=0)
+    answers = os.fdopen(answer_fd, "wb")
+
+    def answer(message: dict[str, Any]) -> None:
+        answers.write(json.dumps(message).encode() + b"\n")
+        answers.flush()
+
     solutions = config["solutions"]
     grader = WarmGrader(Path(config["submission"]), solutions=None if solutions is None else Path(solutions), limits=Limits(**config["limits"]), isolation=config["isolation"], device=config["device"], second_judge=False)
     announced: int | None = None
+    pending = b""  # requests read but not yet handled: a read may bring more than one line
     try:
         while True:
             if announced is None and grader.workers.ready():
                 announced = grader.workers.spare_pid
-                answers.write(json.dumps({"ready": announced}).encode() + b"\n")
-            ready, _, _ = select.select([sys.stdin], [], [], POLL_S)
-            if not ready:
-                grader.workers.replenish()
+                answer({"ready": announced})
+            if b"\n" not in pending:
+                ready, _, _ = select.select([0], [], [], POLL_S)
+                if not ready:
+                    grader.workers.replenish()
+                    continue
+                chunk = os.read(0, 1 << 16)
+                if not chunk:  # the first judge closed our stdin, or died
+                    return
+                pending += chunk
                 continue
-            line = sys.stdin.readline()
-            if not line:
-                return
+            line, pending = pending.split(b"\n", 1)
             request = json.loads(line)
             if "warm" in request:
                 grader.warm_up(request["warm"])
                 continue
             durations: dict[str, float] = {}
             result = grader.grade(request["grade"], only=request["only"], durations=durations)
-            answers.write(json.dumps({"result": result.to_json(), "durations": durations}).encode() + b"\n")
+            answer({"result": result.to_json(), "durations": durations})
             grader.recycle()
             announced = None
     finally:

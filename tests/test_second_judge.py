@@ -153,3 +153,28 @@ def test_a_second_judge_that_keeps_dying_is_given_up(monkeypatch: pytest.MonkeyP
         wait_ready(grader)  # a dead second judge does not hold the first back
     finally:
         grader.close()
+
+
+@pytest.mark.parametrize(
+    ("says", "why"),
+    [
+        ('{"ready": 1}\nnot json\n', "nonsense"),
+        ('{"ready": 1}\n{"result": {"id": 1}}\n', "a result without its fields"),
+        ('{"ready": 1}\n', "no answer before the deadline"),
+    ],
+)
+def test_a_second_judge_that_breaks_the_protocol_is_stopped(monkeypatch: pytest.MonkeyPatch, says: str, why: str) -> None:
+    """Whatever it writes, the first judge gets None (and grades the share itself), never an exception."""
+    import sys
+
+    from grader.second_judge import SecondJudge
+
+    script = f"import os, sys, time; fd = int(sys.argv[1]); sys.stdin.readline(); os.write(fd, {says!r}.encode()); time.sleep(30)"
+    monkeypatch.setattr(SecondJudge, "command", staticmethod(lambda fd, _config: [sys.executable, "-c", script, str(fd)]))
+    judge = SecondJudge(Path("."), solutions=None, limits=Limits(), isolation="none", device="cpu")
+    try:
+        judge.start_share(SDPA, ["known_answer"])
+        assert judge.finish_share(timeout=2.0) is None, why
+        assert judge.dead and judge._proc.poll() is not None  # stopped, not left running
+    finally:
+        judge.close()
