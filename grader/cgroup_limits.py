@@ -136,7 +136,7 @@ class WorkerCgroup:
 
         Called before the worker gets its first request: until then only bwrap and the worker
         run, none of them forks, and whatever the submission starts later inherits the cgroup."""
-        pids = _tree(root_pid)
+        pids = process_tree(root_pid)
         for d in self.dirs:
             for pid in pids:
                 try:
@@ -203,7 +203,7 @@ def remove_stale(parent: Path) -> int:
     return removed
 
 
-def _tree(root_pid: int) -> set[int]:
+def process_tree(root_pid: int) -> set[int]:
     """``root_pid`` and its descendants, through /proc/<pid>/task/<tid>/children."""
     seen: set[int] = set()
     todo = [root_pid]

@@ -276,18 +276,11 @@ class WorkerConnection:
         """Resident memory of the worker and everything under it (bwrap's sandbox, forks)."""
         assert self._proc is not None
         self._rss_checked = time.monotonic()
-        total, seen, todo = 0, set(), [self._proc.pid]
-        page = os.sysconf("SC_PAGE_SIZE")
-        while todo:
-            pid = todo.pop()
-            if pid in seen:
-                continue
-            seen.add(pid)
+        total, page = 0, os.sysconf("SC_PAGE_SIZE")
+        for pid in cgroup_limits.process_tree(self._proc.pid):  # forks from any thread, too
             try:
                 with open(f"/proc/{pid}/statm") as f:
                     total += int(f.read().split()[1]) * page
-                with open(f"/proc/{pid}/task/{pid}/children") as f:
-                    todo.extend(int(c) for c in f.read().split())
             except (OSError, ValueError, IndexError):
                 continue  # no /proc (macOS): the memory bound is not enforced there
         return total / 2**20
